@@ -1,0 +1,59 @@
+"""Canonical JSON: the one serialisation used for lock files and identity hashing.
+
+Sorted keys, UTF-8, 2-space indent, trailing newline for files; a compact form
+for hashing. Floats are written with Python's shortest round-tripping repr;
+non-finite floats (not valid JSON) become ``{"float": "nan"}`` and friends so a
+lock file always parses with any JSON reader.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+
+def to_plain(value: Any) -> Any:
+    """Convert *value* into plain JSON data (dict/list/str/int/float/bool/None).
+
+    numpy scalars and arrays of scalars become Python numbers/lists, tuples
+    become lists, non-finite floats become tagged objects. Anything else is
+    converted with ``str`` so serialisation never fails.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return float(value)
+        return {"float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        items = [to_plain(v) for v in value]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, default=str))
+    item = getattr(value, "item", None)  # numpy scalar
+    if callable(item) and getattr(value, "shape", None) == ():
+        return to_plain(item())
+    tolist = getattr(value, "tolist", None)  # small numpy arrays
+    if callable(tolist):
+        try:
+            return to_plain(tolist())
+        except Exception:  # noqa: BLE001 - fall through to str
+            pass
+    return str(value)
+
+
+def dumps(data: Any) -> str:
+    """The canonical text of *data* as written to a lock file (ends with a newline)."""
+    return json.dumps(to_plain(data), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def dumps_compact(data: Any) -> str:
+    """The canonical compact text of *data*, used as input to identity hashes."""
+    return json.dumps(
+        to_plain(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )

@@ -1,0 +1,164 @@
+"""Static facts about a cell's code: which top-level names it reads and binds,
+and which notebook-defined functions and classes it depends on.
+
+This runs on every executed cell, so it relies on :mod:`symtable` (one parse,
+scopes already resolved by CPython's own compiler) instead of hand-written AST
+scope analysis. Code that does not parse yields empty facts, never an error.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import symtable
+import types
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+_BUILTINS = frozenset(dir(builtins))
+NOTEBOOK_MODULE = "__main__"
+
+
+@dataclass(frozen=True)
+class CodeFacts:
+    """Top-level names a piece of code reads and binds."""
+
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    parsed: bool = True
+    #: globals referenced only inside function and lambda bodies: read when
+    #: (and if) the function is called, possibly long after the cell ran
+    late_reads: tuple[str, ...] = ()
+
+
+def analyze(code: str) -> CodeFacts:
+    """Names *code* (plain Python, IPython syntax already transformed) reads and binds.
+
+    Reads are names loaded at module level or referenced as globals from
+    nested functions, lambdas, comprehensions and class bodies (builtins
+    excluded); writes are names bound at module level (assignments, imports,
+    ``def``/``class``, ``for`` targets, ``global`` assignments in functions).
+    """
+    try:
+        table = symtable.symtable(code, "<cell>", "exec")
+    except (SyntaxError, ValueError, TypeError, RecursionError):
+        return CodeFacts(parsed=False)
+    reads: dict[str, None] = {}
+    writes: dict[str, None] = {}
+    late: dict[str, None] = {}
+    for sym in table.get_symbols():
+        name = sym.get_name()
+        if sym.is_referenced() and name not in _BUILTINS:
+            reads.setdefault(name, None)
+        if sym.is_assigned() or sym.is_imported() or _is_def(table, name):
+            writes.setdefault(name, None)
+    _walk_children(table, reads, writes, late, immediate=True)
+    if "=" in code:  # `x += 1` reads x, which symtable does not report as a reference
+        for name in _augassigned(code):
+            if name not in _BUILTINS:
+                reads.setdefault(name, None)
+    late_only = tuple(n for n in late if n not in reads)
+    return CodeFacts(reads=tuple(reads), writes=tuple(writes), late_reads=late_only)
+
+
+_IMMEDIATE_SCOPES = ("listcomp", "setcomp", "dictcomp", "genexpr")
+
+
+def _augassigned(code: str) -> list[str]:
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    return [node.target.id for node in ast.walk(tree)
+            if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name)]
+
+
+def _is_def(table: symtable.SymbolTable, name: str) -> bool:
+    return any(child.get_name() == name for child in table.get_children()
+               if child.get_type() in ("function", "class"))
+
+
+def _walk_children(table: symtable.SymbolTable, reads: dict, writes: dict, late: dict,
+                   immediate: bool) -> None:
+    for child in table.get_children():
+        kind = child.get_type()
+        # class bodies and comprehensions run where they stand; function and
+        # lambda bodies run when called
+        runs_now = immediate and (kind == "class" or child.get_name() in _IMMEDIATE_SCOPES)
+        target = reads if runs_now else late
+        for sym in child.get_symbols():
+            name = sym.get_name()
+            if sym.is_global() or (kind == "class" and not sym.is_local() and not sym.is_free()):
+                if sym.is_referenced() and name not in _BUILTINS:
+                    target.setdefault(name, None)
+                if sym.is_declared_global() and sym.is_assigned():
+                    writes.setdefault(name, None)
+        _walk_children(child, reads, writes, late, runs_now)
+
+
+def is_notebook_defined(obj: Any) -> bool:
+    """True for functions and classes defined in the notebook itself (``__main__``)."""
+    if isinstance(obj, (types.FunctionType, type)):
+        return getattr(obj, "__module__", None) == NOTEBOOK_MODULE
+    return False
+
+
+def _code_global_names(code: types.CodeType) -> Iterable[str]:
+    yield from code.co_names
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_global_names(const)
+
+
+def _referenced_names(obj: Any) -> Iterable[str]:
+    if isinstance(obj, types.FunctionType):
+        yield from _code_global_names(obj.__code__)
+        for default in (obj.__defaults__ or ()):
+            if is_notebook_defined(default):
+                yield default.__name__
+    elif isinstance(obj, type):
+        for base in obj.__mro__[1:]:
+            if is_notebook_defined(base):
+                yield base.__name__
+        for attr in vars(obj).values():
+            func = getattr(attr, "__func__", attr)  # staticmethod / classmethod
+            if isinstance(func, property):
+                for f in (func.fget, func.fset, func.fdel):
+                    if isinstance(f, types.FunctionType):
+                        yield from _code_global_names(f.__code__)
+            elif isinstance(func, types.FunctionType):
+                yield from _code_global_names(func.__code__)
+
+
+def notebook_dependencies(names: Iterable[str], namespace: dict[str, Any]) -> dict[str, Any]:
+    """Notebook-defined functions/classes reachable from *names*, transitively.
+
+    Follows the global names each function's code refers to (and the methods
+    and bases of classes), so editing a helper three calls deep still shows
+    up in every cell that reaches it. Returns name → object.
+    """
+    found: dict[str, Any] = {}
+    stack = [n for n in names if is_notebook_defined(namespace.get(n))]
+    while stack:
+        name = stack.pop()
+        if name in found:
+            continue
+        obj = namespace.get(name)
+        if not is_notebook_defined(obj):
+            continue
+        found[name] = obj
+        for ref in _referenced_names(obj):
+            if ref not in found and is_notebook_defined(namespace.get(ref)):
+                stack.append(ref)
+    return dict(sorted(found.items()))
+
+
+def code_uses(names: Iterable[str], namespace: dict[str, Any],
+              hasher: Callable[[Any], str | None]) -> dict[str, str]:
+    """name → code hash of the notebook-defined functions/classes *names* reach."""
+    out: dict[str, str] = {}
+    for name, obj in notebook_dependencies(names, namespace).items():
+        digest = hasher(obj)
+        if digest is not None:
+            out[name] = digest
+    return out

@@ -1,0 +1,246 @@
+"""Interceptors: wrap pandas readers and scikit-learn estimator methods while a
+locked cell runs, and put the originals back afterwards, always.
+
+Only the outermost intercepted call on the thread that runs the cell becomes
+a node: a Pipeline's inner fits, a GridSearchCV's refits and anything joblib
+runs in worker threads are part of the outer call's node. The interceptors
+never change what a call returns or raises; if recording a call fails, the
+call's own result is still returned and the failure is reported once.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+import time
+from typing import Any, Callable, Protocol
+
+READERS = (
+    "read_csv", "read_parquet", "read_json", "read_excel", "read_feather", "read_pickle",
+    "read_sql", "read_sql_query", "read_sql_table", "read_table", "read_orc", "read_fwf",
+)
+METHODS = (
+    "fit", "fit_transform", "fit_predict", "predict", "predict_proba", "predict_log_proba",
+    "decision_function", "transform", "score",
+)
+
+
+class CallSink(Protocol):
+    """What the registry reports intercepted calls to (the recorder)."""
+
+    def before_read(self, reader: str, func: Callable, args: tuple, kwargs: dict) -> Any: ...
+    def after_read(self, token: Any, result: Any, seconds: float) -> None: ...
+    def before_method(self, est: Any, method: str, func: Callable, args: tuple, kwargs: dict) -> Any: ...
+    def after_method(self, token: Any, result: Any, seconds: float) -> None: ...
+    def report_failure(self, where: str, err: BaseException) -> None: ...
+
+
+class _MethodInterceptor:
+    """Stands in a class ``__dict__`` for an estimator method while recording.
+
+    A descriptor rather than a plain function so that conditional methods
+    (scikit-learn's ``available_if``: ``Pipeline.predict_proba`` exists only
+    when the last step has it) keep raising ``AttributeError`` exactly as
+    before: the original descriptor is asked first.
+    """
+
+    __slots__ = ("orig", "name", "registry")
+
+    def __init__(self, orig: Any, name: str, registry: "InterceptorRegistry"):
+        self.orig = orig
+        self.name = name
+        self.registry = registry
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        getter = getattr(self.orig, "__get__", None)
+        bound = getter(obj, objtype) if getter is not None else self.orig
+        if obj is None:
+            return bound
+        registry, name = self.registry, self.name
+
+        @functools.wraps(bound)
+        def intercepted(*args: Any, **kwargs: Any) -> Any:
+            return registry.call_method(obj, name, bound, args, kwargs)
+
+        return intercepted
+
+
+class InterceptorRegistry:
+    """Installs and removes the wrappers; routes outermost calls to a sink."""
+
+    def __init__(self, sink: CallSink):
+        self.sink = sink
+        self._thread: int | None = None
+        self._depth = 0
+        self._patched_attrs: list[tuple[Any, str, Any]] = []  # (owner, name, original)
+        self._ns_swaps: list[tuple[dict, str, Any, Any]] = []  # (namespace, name, original, wrapper)
+        self._base_hook: tuple[type, Any] | None = None
+        self.active = False
+
+    # ----------------------------------------------------------- install
+    def activate(self, namespace: dict[str, Any] | None = None) -> None:
+        """Wrap every reader and estimator method currently importable."""
+        if self.active:
+            self.deactivate()
+        self._thread = threading.get_ident()
+        self._depth = 0
+        self.active = True
+        try:
+            self._patch_pandas(namespace)
+            self._patch_sklearn()
+        except BaseException:
+            self.deactivate()
+            raise
+
+    def deactivate(self) -> None:
+        """Put every original back, in reverse order. Idempotent."""
+        self.active = False
+        while self._ns_swaps:
+            ns, name, orig, wrapper = self._ns_swaps.pop()
+            if ns.get(name) is wrapper:  # the user may have rebound it meanwhile
+                ns[name] = orig
+        if self._base_hook is not None:
+            base, had = self._base_hook
+            self._base_hook = None
+            if had is _MISSING:
+                try:
+                    delattr(base, "__init_subclass__")
+                except AttributeError:
+                    pass
+            else:
+                setattr(base, "__init_subclass__", had)
+        while self._patched_attrs:
+            owner, name, orig = self._patched_attrs.pop()
+            setattr(owner, name, orig)
+
+    def _set(self, owner: Any, name: str, value: Any) -> None:
+        self._patched_attrs.append((owner, name, owner.__dict__[name] if isinstance(owner, type)
+                                    else getattr(owner, name)))
+        setattr(owner, name, value)
+
+    def _patch_pandas(self, namespace: dict[str, Any] | None) -> None:
+        pd = sys.modules.get("pandas")
+        if pd is None:
+            return
+        originals: dict[int, Any] = {}
+        for reader in READERS:
+            orig = getattr(pd, reader, None)
+            if orig is None:
+                continue
+            wrapper = self._reader_wrapper(f"pandas.{reader}", orig)
+            self._set(pd, reader, wrapper)
+            originals[id(orig)] = wrapper
+        if namespace:  # `from pandas import read_csv` bound the original in the notebook
+            for name, value in list(namespace.items()):
+                wrapper = originals.get(id(value))
+                if wrapper is not None:
+                    namespace[name] = wrapper
+                    self._ns_swaps.append((namespace, name, value, wrapper))
+
+    def _reader_wrapper(self, qualname: str, orig: Callable) -> Callable:
+        registry = self
+
+        @functools.wraps(orig)
+        def reader(*args: Any, **kwargs: Any) -> Any:
+            return registry.call_reader(qualname, orig, args, kwargs)
+
+        reader.__notelock_original__ = orig  # type: ignore[attr-defined]
+        return reader
+
+    def _patch_sklearn(self) -> None:
+        base_mod = sys.modules.get("sklearn.base")
+        if base_mod is None:
+            return
+        base = base_mod.BaseEstimator
+        for cls in _all_subclasses(base):
+            self._patch_class(cls)
+        # classes created while the cell runs (imported or defined in it) get
+        # wrapped as they are created
+        registry = self
+        had = base.__dict__.get("__init_subclass__", _MISSING)
+
+        def __init_subclass__(cls, **kwargs: Any) -> None:  # noqa: N807
+            if had is not _MISSING:
+                getattr(had, "__func__", had)(cls, **kwargs)
+            else:
+                super(base, cls).__init_subclass__(**kwargs)
+            if registry.active:
+                registry._patch_class(cls)
+
+        self._base_hook = (base, had)
+        base.__init_subclass__ = classmethod(__init_subclass__)
+
+    def _patch_class(self, cls: type) -> None:
+        own = cls.__dict__
+        for name in METHODS:
+            attr = own.get(name)
+            if attr is None or isinstance(attr, _MethodInterceptor):
+                continue
+            self._patched_attrs.append((cls, name, attr))
+            setattr(cls, name, _MethodInterceptor(attr, name, self))
+
+    # ----------------------------------------------------------- calls
+    def _recording(self) -> bool:
+        return self.active and self._depth == 0 and threading.get_ident() == self._thread
+
+    def call_reader(self, qualname: str, orig: Callable, args: tuple, kwargs: dict) -> Any:
+        """Run a pandas reader; record it if it is an outermost call."""
+        if not self._recording():
+            return orig(*args, **kwargs)
+        self._depth += 1
+        try:
+            token = self._guard("before " + qualname, self.sink.before_read, qualname, orig, args, kwargs)
+            start = time.perf_counter()
+            result = orig(*args, **kwargs)
+            seconds = time.perf_counter() - start
+            if token is not None:
+                self._guard("after " + qualname, self.sink.after_read, token, result, seconds)
+        finally:
+            self._depth -= 1
+        return result
+
+    def call_method(self, est: Any, name: str, bound: Callable, args: tuple, kwargs: dict) -> Any:
+        """Run an estimator method; record it if it is an outermost call."""
+        if not self._recording():
+            return bound(*args, **kwargs)
+        self._depth += 1
+        try:
+            where = f"{type(est).__name__}.{name}"
+            token = self._guard("before " + where, self.sink.before_method, est, name, bound, args, kwargs)
+            start = time.perf_counter()
+            result = bound(*args, **kwargs)
+            seconds = time.perf_counter() - start
+            if token is not None:
+                self._guard("after " + where, self.sink.after_method, token, result, seconds)
+        finally:
+            self._depth -= 1
+        return result
+
+    def _guard(self, where: str, func: Callable, *args: Any) -> Any:
+        try:
+            return func(*args)
+        except Exception as err:  # noqa: BLE001 - recording must never break the user's call
+            try:
+                self.sink.report_failure(where, err)
+            except Exception:  # noqa: BLE001
+                pass
+            return None
+
+
+_MISSING = object()
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    seen: dict[type, None] = {}
+    stack = list(type.__subclasses__(cls))
+    while stack:
+        sub = stack.pop()
+        if sub in seen:
+            continue
+        seen[sub] = None
+        try:
+            stack.extend(type.__subclasses__(sub))
+        except TypeError:
+            pass
+    return list(seen)

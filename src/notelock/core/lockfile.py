@@ -1,0 +1,263 @@
+"""The lock file: naming, identity, validation, and atomic reading and writing.
+
+A lock is held as plain JSON data (dicts and lists) rather than a tree of
+classes: every face (REST, CLI, sidebar) wants JSON anyway, and one validator
+on load gives precise errors in one place. The format is documented field by
+field in docs/lockfile.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from . import canonical
+from .errors import LockFileError
+
+FORMAT_VERSION = 1
+LOCK_SUFFIX = ".lock.json"
+DEFAULT_LOCK_NAME = "notelock.lock.json"
+HASH_RE = re.compile(r"^xxh3_128:[0-9a-f]{32}$")
+NODE_ID_RE = re.compile(r"^@([a-z_]+)_([0-9a-f]{12})$")
+SCHEMA_ID_RE = re.compile(r"^schema_[0-9a-f]{12}$")
+OPS = ("read", "fit", "predict", "transform", "score", "cell")
+
+
+def lock_path_for(notebook_path: str | os.PathLike[str]) -> Path:
+    """The lock file that belongs beside a notebook: ``fraud.ipynb`` → ``fraud.lock.json``."""
+    path = Path(notebook_path)
+    name = path.name[: -len(".ipynb")] if path.name.endswith(".ipynb") else path.stem
+    return path.with_name(name + LOCK_SUFFIX)
+
+
+def node_id(op: str, identity: str) -> str:
+    """The readable id of a node: ``@<op>_<first 12 hex of its identity>``."""
+    return f"@{op}_{identity.split(':', 1)[1][:12]}"
+
+
+def lock_identity(cells: list[dict[str, Any]]) -> str:
+    """The identity of the computation: a hash of node ids in execution order.
+
+    Only locked cells contribute (their ``@cell_`` node, then the nodes
+    recorded inside them), so timestamps, paths, workflow and environment
+    never change it.
+    """
+    from .hashing import hash_json
+
+    return hash_json(list(iter_node_sequence(cells)))
+
+
+def iter_node_sequence(cells: list[dict[str, Any]]) -> Iterator[str]:
+    """Node ids in execution order, repeats included (re-executions count)."""
+    for cell in cells:
+        if cell.get("node"):
+            yield cell["node"]
+        yield from cell.get("nodes", ())
+
+
+def ordered_node_ids(lock: dict[str, Any]) -> list[str]:
+    """Distinct node ids in the order they were first recorded."""
+    seen: dict[str, None] = {}
+    for nid in iter_node_sequence(lock.get("cells", [])):
+        seen.setdefault(nid, None)
+    for nid in lock.get("nodes", {}):  # nodes no cell names still show, last
+        seen.setdefault(nid, None)
+    return list(seen)
+
+
+# ---------------------------------------------------------------- validation
+
+
+class _Invalid(Exception):
+    def __init__(self, where: str, what: str):
+        super().__init__(f"{where}: {what}")
+
+
+def _expect(cond: bool, where: str, what: str) -> None:
+    if not cond:
+        raise _Invalid(where, what)
+
+
+def _expect_type(value: Any, types: type | tuple[type, ...], where: str) -> None:
+    if isinstance(types, type):
+        types = (types,)
+    names = " or ".join({dict: "object", list: "array", str: "string", int: "integer",
+                         bool: "boolean", float: "number", type(None): "null"}[t] for t in types)
+    ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+    _expect(ok, where, f"expected {names}, got {type(value).__name__ if value is not None else 'null'}")
+
+
+def _check_hash(value: Any, where: str) -> None:
+    _expect_type(value, str, where)
+    _expect(bool(HASH_RE.match(value)), where, f"not an xxh3_128 hash: {value[:60]!r}")
+
+
+def validate_lock(data: Any, name: str = "lock file") -> dict[str, Any]:
+    """Check *data* against format version 1 and return it.
+
+    Raises :class:`LockFileError` with one line naming *name* and the first
+    offending field, e.g. ``fraud.lock.json: nodes["@fit_…"].inputs: unknown node @read_…``.
+    """
+    try:
+        _validate(data)
+    except _Invalid as err:
+        raise LockFileError(f"{name}: {err}") from None
+    return data
+
+
+def _validate(data: Any) -> None:
+    _expect_type(data, dict, "top level")
+    _expect("notelock" in data, "notelock", "missing format version (not a notelock lock file?)")
+    version = data["notelock"]
+    _expect_type(version, int, "notelock")
+    _expect(version == FORMAT_VERSION, "notelock",
+            f"format version {version} is not supported (this notelock reads version {FORMAT_VERSION})")
+    for key in ("cells", "nodes"):
+        _expect(key in data, key, "missing")
+    _check_hash(data.get("identity"), "identity")
+    for key in ("workflow", "environment", "session", "schemas", "run"):
+        if key in data:
+            _expect_type(data[key], dict, key)
+    nodes = data["nodes"]
+    _expect_type(nodes, dict, "nodes")
+    schemas = data.get("schemas", {})
+    for nid, node in nodes.items():
+        where = f"nodes[{json.dumps(nid)}]"
+        match = NODE_ID_RE.match(nid)
+        _expect(match is not None, where, "node id must read @<op>_<12 hex>")
+        _expect_type(node, dict, where)
+        _expect(node.get("op") in OPS, f"{where}.op", f"unknown op {node.get('op')!r}")
+        _expect(match.group(1) == node["op"], where, f"id does not match op {node['op']!r}")
+        _check_hash(node.get("identity"), f"{where}.identity")
+        _expect(node_id(node["op"], node["identity"]) == nid, f"{where}.identity",
+                "does not match the node id (edited by hand?)")
+        if "output" in node and node["output"] is not None:
+            _check_hash(node["output"], f"{where}.output")
+        inputs = node.get("inputs", [])
+        _expect_type(inputs, list, f"{where}.inputs")
+        for inp in inputs:
+            _expect(isinstance(inp, str) and inp in nodes, f"{where}.inputs", f"unknown node {inp}")
+        if "schema" in node:
+            _expect(node["schema"] in schemas, f"{where}.schema", f"unknown schema {node['schema']}")
+    cells = data["cells"]
+    _expect_type(cells, list, "cells")
+    for i, cell in enumerate(cells):
+        where = f"cells[{i}]"
+        _expect_type(cell, dict, where)
+        _expect_type(cell.get("source"), str, f"{where}.source")
+        if cell.get("node") is not None:
+            _expect(cell["node"] in nodes, f"{where}.node", f"unknown node {cell['node']}")
+        for nid in cell.get("nodes", []):
+            _expect(nid in nodes, f"{where}.nodes", f"unknown node {nid}")
+    _expect(lock_identity(cells) == data["identity"], "identity",
+            "does not match the recorded nodes (edited by hand?)")
+
+
+# ---------------------------------------------------------------- reading
+
+
+def loads_lock(text: str | bytes, name: str = "lock file") -> dict[str, Any]:
+    """Parse and validate lock-file text; one-line :class:`LockFileError` on failure."""
+    try:
+        data = json.loads(text)
+    except UnicodeDecodeError:
+        raise LockFileError(f"{name}: not UTF-8 text") from None
+    except json.JSONDecodeError as err:
+        hint = " (truncated?)" if err.pos >= len(text) - 1 or "Expecting" in err.msg else ""
+        raise LockFileError(f"{name}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}{hint}") from None
+    return validate_lock(data, name)
+
+
+def load_lock(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and validate the lock file at *path*."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise LockFileError(f"{p}: no such lock file") from None
+    except IsADirectoryError:
+        raise LockFileError(f"{p}: is a directory, not a lock file") from None
+    except OSError as err:
+        raise LockFileError(f"{p}: cannot read: {err.strerror or err}") from None
+    if not raw.strip():
+        raise LockFileError(f"{p.name}: empty file")
+    return loads_lock(raw, p.name)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def file_lock(path: str | os.PathLike[str], timeout: float = 30.0):
+    """An inter-process lock guarding writes of *path* (a ``.lck`` sidecar)."""
+    from filelock import FileLock
+
+    return FileLock(str(path) + ".lck", timeout=timeout)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write *data* to *path* so readers see either the old file or the new one.
+
+    A temporary file in the same folder is written, fsynced and renamed over
+    the target; on any failure the temporary file is removed and the old
+    file is untouched.
+    """
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            mode = target.stat().st_mode & 0o777
+        except FileNotFoundError:
+            mode = 0o644 & ~_umask()
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_lock(path: str | os.PathLike[str], data: dict[str, Any], *, validate: bool = True,
+               on_replace: Any = None) -> Path:
+    """Write *data* canonically and atomically to *path*, under the file lock.
+
+    *on_replace*, if given, is called with the previous file's bytes before
+    they are replaced (the store keeps them as history).
+    """
+    target = Path(path)
+    if validate:
+        validate_lock(data, target.name)
+    text = canonical.dumps(data).encode("utf-8")
+    with file_lock(target):
+        if on_replace is not None:
+            try:
+                old = target.read_bytes()
+            except FileNotFoundError:
+                old = None
+            if old is not None and old != text:
+                on_replace(old)
+        atomic_write_bytes(target, text)
+    return target

@@ -1,0 +1,444 @@
+"""The record of one kernel session: cells, nodes, edges, and the lock built from them.
+
+The face (the IPython magics) calls :meth:`Session.begin_cell` before a cell
+runs and :meth:`Session.end_cell` after it, from the kernel's own events. For
+``%%lock`` cells the session hashes what the cell reads, installs the
+interceptors, and afterwards hashes what it wrote; for other cells it only
+notes the source and the names read and bound (no hashing, so it is cheap).
+
+Nothing here may break a user's cell: every step that could fail on user
+data is guarded, reported once, and leaves the cell's own behaviour alone.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+import threading
+import time
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import codeinfo, hashing, lockfile, nodes
+from .canonical import to_plain
+from .interceptors import InterceptorRegistry
+
+#: names the kernel itself provides; reading them is never hidden state
+KERNEL_NAMES = frozenset({
+    "In", "Out", "get_ipython", "exit", "quit", "display", "open", "__session__",
+    "__vsc_ipynb_file__", "__file__", "__name__", "__doc__", "__builtins__", "__builtin__",
+    "__package__", "__loader__", "__spec__", "_", "__", "___", "_i", "_ii", "_iii", "_oh",
+    "_dh", "_sh", "_ih",
+})
+
+
+def is_internal_name(name: str) -> bool:
+    """Names that belong to the kernel's bookkeeping, never to the user's computation."""
+    if name in KERNEL_NAMES:
+        return True
+    if name.startswith("_i") and name[2:].isdigit():
+        return True
+    if name.startswith("_") and name[1:].isdigit():
+        return True
+    return name.startswith("__") and name.endswith("__")
+
+
+def _is_trivial(value: Any) -> bool:
+    """Values too common to imply an edge when two nodes share them (``n = 5``)."""
+    if value is None or isinstance(value, (bool, int, float, complex, types.ModuleType)):
+        return True
+    return isinstance(value, (str, bytes)) and len(value) <= 256
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class CellRun:
+    """What is known about the cell that is running."""
+
+    index: int
+    source: str
+    code: str
+    locked: bool
+    options: dict[str, Any]
+    facts: codeinfo.CodeFacts
+    started: float
+    node_id: str | None = None
+    node: dict[str, Any] | None = None
+    inner: list[str] = field(default_factory=list)
+    ids_before: dict[str, int] = field(default_factory=dict)
+    read_values: dict[str, Any] = field(default_factory=dict)
+
+
+class Session:
+    """Everything recorded since notelock was loaded into this kernel."""
+
+    def __init__(self, lock_path: Path, notebook_path: Path | None, namespace: dict[str, Any], *,
+                 provided: set[str] | None = None, warn: Callable[[str], None] | None = None):
+        self.lock_path = Path(lock_path)
+        self.notebook_path = Path(notebook_path) if notebook_path else None
+        self.base_dir = (self.notebook_path.parent if self.notebook_path else self.lock_path.parent).resolve()
+        self.ns = namespace
+        self.provided = set(provided or ()) | set(KERNEL_NAMES)
+        self.warn = warn or (lambda msg: print(msg, file=sys.stderr))
+        self.cells: list[dict[str, Any]] = []
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.schemas: dict[str, dict[str, Any]] = {}
+        self.durations: dict[str, float] = {}
+        self.producers: dict[str, str] = {}
+        self.started = _now()
+        self.current: CellRun | None = None
+        self.interceptors = InterceptorRegistry(self)
+        self.imports, self.preexisting = self._classify_preexisting()
+        self._warned: set[str] = set()
+        self._mutex = threading.RLock()
+        self.extra_sections: dict[str, Callable[[], Any]] = {}
+        self.on_replace: Callable[[bytes], None] | None = None
+        self.scrubber: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    # ------------------------------------------------------------ preexisting state
+    def _classify_preexisting(self) -> tuple[dict[str, str], list[str]]:
+        imports: dict[str, str] = {}
+        other: list[str] = []
+        for name, value in list(self.ns.items()):
+            if is_internal_name(name) or name in self.provided:
+                continue
+            ref = importable_reference(value)
+            if ref is not None:
+                imports[name] = ref
+            else:
+                other.append(name)
+        return dict(sorted(imports.items())), sorted(other)
+
+    # ------------------------------------------------------------ cells
+    def begin_cell(self, source: str, code: str, *, locked: bool = False,
+                   options: dict[str, Any] | None = None) -> None:
+        """Called before a cell runs. *code* is plain Python (IPython syntax transformed)."""
+        if self.current is not None:  # the previous cell's end never came: close it
+            self.end_cell(None, execution_count=None)
+        facts = codeinfo.analyze(code)
+        run = CellRun(index=len(self.cells), source=source, code=code, locked=locked,
+                      options=dict(options or {}), facts=facts, started=time.perf_counter())
+        self.current = run
+        if not locked:
+            return
+        try:
+            self._begin_locked(run)
+        except Exception as err:  # noqa: BLE001
+            self.report_failure("preparing the locked cell", err)
+        try:
+            self.interceptors.activate(self.ns)
+        except Exception as err:  # noqa: BLE001
+            self.interceptors.deactivate()
+            self.report_failure("installing interceptors", err)
+
+    def _begin_locked(self, run: CellRun) -> None:
+        names = [n for n in (*run.facts.reads, *run.facts.late_reads)
+                 if n in self.ns and not is_internal_name(n)]
+        reads: dict[str, str] = {}
+        opaque: list[str] = []
+        for name in names:
+            value = self.ns[name]
+            result = hashing.hash_value(value)
+            reads[name] = result.digest
+            run.read_values[name] = value
+            if result.opaque:
+                opaque.append(name)
+        uses = codeinfo.code_uses(names, self.ns, hashing.function_code_hash)
+        ident_options = {k: v for k, v in run.options.items() if k in IDENTITY_OPTIONS and v}
+        node = {
+            "op": "cell",
+            "code": hashing.code_hash(run.code),
+            "reads": reads,
+            "uses": uses,
+            "options": to_plain(ident_options),
+        }
+        identity = hashing.hash_json(node)
+        node["identity"] = identity
+        node["cell"] = run.index
+        node["inputs"] = self._inputs_for([(h, run.read_values[n]) for n, h in reads.items()],
+                                          fallback=False)
+        if opaque:
+            node["opaque"] = sorted(opaque)
+        contract = contract_of(run.options)
+        if contract:
+            node["contract"] = contract
+        rng = _rng_state_hash()
+        if rng:
+            node["rng_state"] = rng
+        run.node_id = lockfile.node_id("cell", identity)
+        run.node = node
+        run.ids_before = {k: id(v) for k, v in self.ns.items()}
+
+    def end_cell(self, error: BaseException | None, *, execution_count: int | None) -> dict[str, Any] | None:
+        """Called after a cell ran (also when it raised). Returns the cell's entry."""
+        run, self.current = self.current, None
+        if run is None:
+            return None
+        self.interceptors.deactivate()
+        entry: dict[str, Any] = {
+            "source": run.source,
+            "execution_count": execution_count,
+            "locked": run.locked,
+            "reads": sorted(n for n in run.facts.reads if not is_internal_name(n)),
+            "writes": sorted(n for n in run.facts.writes if not is_internal_name(n)),
+        }
+        if error is not None:
+            entry["error"] = type(error).__name__
+        if run.locked and run.node is not None and run.node_id is not None:
+            try:
+                self._finish_locked(run, entry)
+            except Exception as err:  # noqa: BLE001
+                self.report_failure("finishing the locked cell", err)
+        with self._mutex:
+            self.cells.append(entry)
+        return entry
+
+    def _finish_locked(self, run: CellRun, entry: dict[str, Any]) -> None:
+        node = run.node
+        assert node is not None and run.node_id is not None
+        changed = [k for k, v in self.ns.items()
+                   if not is_internal_name(k) and run.ids_before.get(k) != id(v)]
+        names = sorted(set(changed) | {n for n in run.facts.writes if n in self.ns and not is_internal_name(n)})
+        writes: dict[str, str] = {}
+        opaque = set(node.get("opaque", ()))
+        for name in names:
+            result = hashing.hash_value(self.ns[name])
+            writes[name] = result.digest
+            if result.opaque:
+                opaque.add(name)
+        deleted = sorted(n for n in run.ids_before if n not in self.ns and not is_internal_name(n))
+        node["writes"] = writes
+        if deleted:
+            node["deleted"] = deleted
+        if opaque:
+            node["opaque"] = sorted(opaque)
+        node["output"] = hashing.hash_json(writes)
+        with self._mutex:
+            self.nodes.setdefault(run.node_id, node)
+            self.durations[run.node_id] = round(time.perf_counter() - run.started, 6)
+            for name, digest in writes.items():
+                if not _is_trivial(self.ns.get(name)):
+                    self.producers.setdefault(digest, run.node_id)
+        entry["node"] = run.node_id
+        entry["nodes"] = list(run.inner)
+        if run.options:
+            entry["options"] = to_plain({k: v for k, v in run.options.items() if v})
+
+    # ------------------------------------------------------------ graph
+    def _inputs_for(self, values: list[tuple[str, Any]], fallback: bool = True) -> list[str]:
+        """Nodes that produced these values; unknown non-trivial values come
+        from the running cell (and may derive from what it recorded so far)."""
+        inputs: dict[str, None] = {}
+        unknown = False
+        for digest, value in values:
+            producer = self.producers.get(digest)
+            if producer is not None:
+                inputs.setdefault(producer, None)
+            elif not _is_trivial(value):
+                unknown = True
+        run = self.current
+        if fallback and unknown and run is not None and run.node_id is not None:
+            inputs.setdefault(run.node_id, None)
+            for nid in run.inner:
+                inputs.setdefault(nid, None)
+        return list(inputs)
+
+    def _add_node(self, op: str, ident_fields: dict[str, Any], facts: dict[str, Any],
+                  produced: list[tuple[str, Any]], seconds: float) -> str:
+        identity = hashing.hash_json({"op": op, **ident_fields})
+        nid = lockfile.node_id(op, identity)
+        node = {"op": op, **ident_fields, **facts, "identity": identity}
+        run = self.current
+        with self._mutex:
+            if nid not in self.nodes:
+                node["cell"] = run.index if run else len(self.cells)
+                self.nodes[nid] = node
+            self.durations[nid] = round(seconds, 6)
+            for digest, value in produced:
+                if digest and not _is_trivial(value):
+                    self.producers.setdefault(digest, nid)
+        if run is not None:
+            run.inner.append(nid)
+        return nid
+
+    # ------------------------------------------------------------ reads
+    def before_read(self, reader: str, func: Callable, args: tuple, kwargs: dict) -> dict[str, Any]:
+        """Hash what a pandas reader is about to read (before it reads it)."""
+        bound = nodes.bind_arguments(func, args, kwargs)
+        short = reader.rsplit(".", 1)[-1]
+        source_param = nodes.SOURCE_PARAMS.get(short) or next(iter(bound), None)
+        source = bound.pop(source_param, None) if source_param else None
+        token: dict[str, Any] = {"reader": reader}
+        if reader in nodes.SQL_READERS:
+            con = bound.pop("con", None)
+            token["query"] = nodes.sql_text(source)
+            token["connection"] = nodes.describe_connection(con)
+        else:
+            token.update(nodes.describe_source(source, self.base_dir))
+        token["options"] = {k: nodes.plain_option(v) for k, v in sorted(bound.items())}
+        return token
+
+    def after_read(self, token: dict[str, Any], result: Any, seconds: float) -> None:
+        """Record a read node once the reader returned."""
+        hashed = hashing.hash_value(result)
+        facts: dict[str, Any] = {"output": hashed.digest}
+        frame = nodes.frame_facts(result)
+        if frame is not None:
+            sid = nodes.schema_id(frame["schema"])
+            with self._mutex:
+                self.schemas.setdefault(sid, frame["schema"])
+            facts.update(schema=sid, rows=frame["rows"], columns=frame["columns"])
+        if hashed.opaque:
+            facts["opaque"] = [hashed.reason or "output"]
+        ident = {"reader": token["reader"], "options": token["options"],
+                 "content": token.get("content") or hashed.digest}
+        for key in ("query", "connection"):
+            if key in token:
+                ident[key] = token[key]
+        for key in ("path", "url", "buffer", "bytes"):
+            if key in token:
+                facts[key] = token[key]
+        facts["inputs"] = []
+        self._add_node("read", ident, facts, [(hashed.digest, result)], seconds)
+
+    # ------------------------------------------------------------ estimators
+    def before_method(self, est: Any, method: str, func: Callable, args: tuple, kwargs: dict) -> dict[str, Any]:
+        """Hash an estimator and its arguments before the method runs."""
+        bound = nodes.bind_arguments(func, args, kwargs)
+        arg_hashes = {}
+        values = []
+        for name, value in bound.items():
+            digest = hashing.value_hash(value)
+            arg_hashes[name] = digest
+            values.append((digest, value))
+        state_in = hashing.value_hash(est)
+        return {"est": est, "method": method, "args": arg_hashes, "values": values, "state_in": state_in,
+                "fitted_in": hashing.is_fitted(est)}
+
+    def after_method(self, token: dict[str, Any], result: Any, seconds: float) -> None:
+        """Record a fit/predict/transform/score node once the method returned."""
+        est, method = token["est"], token["method"]
+        op = nodes.op_for_method(method)
+        ident: dict[str, Any] = {"method": method, "estimator": hashing.estimator_path(est)}
+        facts: dict[str, Any] = {}
+        values = list(token["values"])
+        produced: list[tuple[str, Any]] = []
+        if op == "fit":
+            ident["params"] = hashing.estimator_params(est)
+            ident["args"] = token["args"]
+            ident["state_in"] = token["state_in"]
+            if token["fitted_in"]:
+                values.append((token["state_in"], est))
+            output = hashing.value_hash(est)
+            facts["output"] = output
+            produced.append((output, est))
+            if result is not est:
+                result_hash = hashing.value_hash(result)
+                facts["result"] = result_hash
+                produced.append((result_hash, result))
+        else:
+            ident["model"] = token["state_in"]
+            ident["args"] = token["args"]
+            values.append((token["state_in"], est))
+            output = hashing.value_hash(result)
+            facts["output"] = output
+            produced.append((output, result))
+        rows = nodes.result_rows(result if op != "fit" else None)
+        if rows is not None:
+            facts["rows"] = rows
+        facts["inputs"] = self._inputs_for(values)
+        self._add_node(op, ident, facts, produced, seconds)
+
+    def report_failure(self, where: str, err: BaseException) -> None:
+        """Say once per kind of failure that something could not be recorded."""
+        key = f"{where}:{type(err).__name__}"
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        self.warn(f"notelock: could not record {where}: {type(err).__name__}: {err}"
+                  " (the cell itself is unaffected)")
+
+    # ------------------------------------------------------------ the lock
+    def to_lock(self) -> dict[str, Any]:
+        """The lock file contents for everything recorded so far."""
+        with self._mutex:
+            cells = [dict(c) for c in self.cells]
+            data: dict[str, Any] = {
+                "notelock": lockfile.FORMAT_VERSION,
+                "identity": lockfile.lock_identity(cells),
+                "cells": cells,
+                "nodes": {k: dict(v) for k, v in self.nodes.items()},
+                "schemas": dict(self.schemas),
+                "session": {"imports": self.imports, "preexisting": self.preexisting,
+                            "provided": sorted(n for n in self.provided if not is_internal_name(n))},
+                "run": {"started": self.started, "updated": _now(),
+                        "durations_s": dict(self.durations), "notelock": _version()},
+            }
+        for key, producer in self.extra_sections.items():
+            try:
+                data[key] = producer()
+            except Exception as err:  # noqa: BLE001
+                self.report_failure(f"the {key} section", err)
+        return data
+
+    def write(self, path: str | Path | None = None) -> Path:
+        """Write the lock (atomically, under the file lock) and return its path."""
+        target = Path(path) if path else self.lock_path
+        data = self.to_lock()
+        if self.scrubber is not None:  # never let a secret reach the file
+            data = self.scrubber(data)
+        return lockfile.write_lock(target, data, on_replace=self.on_replace if path is None else None)
+
+
+#: %%lock options that can change a cell's result and so are part of its identity
+IDENTITY_OPTIONS: frozenset[str] = frozenset()
+
+
+def contract_of(options: dict[str, Any]) -> dict[str, Any] | None:
+    """The determinism contract a cell declared, if any."""
+    if options.get("nondeterministic"):
+        return {"verify": "none"}
+    rtol, atol = options.get("rtol"), options.get("atol")
+    if rtol or atol:
+        return {"verify": "tolerance", "rtol": rtol or 0.0, "atol": atol or 0.0}
+    return None
+
+
+def importable_reference(value: Any) -> str | None:
+    """``"pandas"`` for a module, ``"sklearn.ensemble.RandomForestClassifier"`` for an
+    object importable by that path; None for data and notebook-defined objects."""
+    if isinstance(value, types.ModuleType):
+        return value.__name__
+    module = getattr(value, "__module__", None)
+    qualname = getattr(value, "__qualname__", None)
+    if not isinstance(module, str) or not isinstance(qualname, str) or module == "__main__":
+        return None
+    if "<" in qualname or not isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)):
+        return None
+    mod = sys.modules.get(module)
+    obj: Any = mod
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    return f"{module}.{qualname}" if obj is value else None
+
+
+def _rng_state_hash() -> str | None:
+    try:
+        from .environment import rng_state_hash
+    except ImportError:
+        return None
+    try:
+        return rng_state_hash()
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _version() -> str:
+    from .._version import __version__
+
+    return __version__

@@ -405,7 +405,10 @@ class WorkflowTracker:
                 self._git_time = time.monotonic()
                 # Keyed on the state after the query: ls-files may have set up the watch list.
                 self._git_key = self._git_cache_key(root)
-            return dict(self._git, modified=list(self._git.get("modified", [])))
+            snapshot = dict(self._git)
+            if "modified" in snapshot:
+                snapshot["modified"] = list(snapshot["modified"])
+            return snapshot
         except Exception as err:  # noqa: BLE001 - the workflow section must never break a cell
             return {"repository": False, "error": f"{type(err).__name__}: {err}"}
 

@@ -83,7 +83,13 @@ class _Recording:
     def __init__(self, shell: Any):
         self.shell = shell
         notebook = find_notebook(shell.user_ns)
-        if notebook is None:
+        override = os.environ.get("NOTELOCK_LOCK_PATH")
+        #: NOTELOCK_LOCK_ALL=1 records every cell as if it were %%lock (used by
+        #: the headless builders for notebooks that do not use notelock themselves)
+        self.lock_all = os.environ.get("NOTELOCK_LOCK_ALL", "") not in ("", "0")
+        if override:
+            lock_path = Path(override).expanduser().absolute()
+        elif notebook is None:
             lock_path = Path.cwd() / lockfile.DEFAULT_LOCK_NAME
             print(f"notelock: this kernel does not know its notebook; recording to {lockfile.DEFAULT_LOCK_NAME}"
                   " in the working directory", file=sys.stderr)
@@ -143,10 +149,15 @@ class _Recording:
         try:
             raw = info.raw_cell or ""
             header = lock_header(raw)
+            if header is None and self.lock_all and raw.strip() and not raw.lstrip().startswith("%load_ext"):
+                header = ""
+                raw_for_body = "%%lock\n" + raw
+            else:
+                raw_for_body = raw
             options = parse_cell_options(header) if header is not None else None
             body = raw
             if header is not None:  # analyse the locked body only
-                lines = raw.lstrip("\n").splitlines(keepends=True)
+                lines = raw_for_body.lstrip("\n").splitlines(keepends=True)
                 idx = next(i for i, ln in enumerate(lines) if _LOCK_LINE.match(ln))
                 body = "".join(lines[idx + 1:])
             code = self.shell.transform_cell(body)

@@ -1,0 +1,184 @@
+"""scikit-learn estimators: public class paths, canonical parameters, fitted state.
+
+An estimator is anything with callable ``get_params`` and ``fit`` (checked
+against ``sklearn.base.BaseEstimator`` first when scikit-learn is loaded;
+nothing here imports it). Its hash covers its public class path, its
+canonical parameters and, once fitted, its learned state: every attribute in
+``vars(est)`` whose name ends in ``_`` (and does not start with ``__``),
+encoded value by value (arrays by their buffers, nested estimators
+recursively, Cython objects such as ``sklearn.tree._tree.Tree`` through
+their ``__reduce__`` state). Pickle bytes are never used, so two fits that
+learned the same thing hash equal.
+"""
+
+from __future__ import annotations
+
+import sys
+import weakref
+from typing import Any
+
+from notelock.core.hashing.base import PREFIX, tag, text, u64
+
+_T_EST = tag("sklearn-estimator")
+
+_PATHS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def public_name(obj: Any) -> str:
+    """Dotted ``module.qualname`` of a class or function, private modules stripped.
+
+    While a module component is private (starts with ``_``) and the parent
+    module exposes the very same object, the last component is dropped:
+    ``sklearn.ensemble._forest.RandomForestClassifier`` becomes
+    ``sklearn.ensemble.RandomForestClassifier``. Only ``sys.modules`` is
+    consulted; nothing is imported.
+    """
+    try:
+        return _PATHS[obj]
+    except (KeyError, TypeError):
+        pass
+    module = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
+    if not isinstance(module, str) or not module:
+        module = "builtins"
+    parts = module.split(".")
+    while len(parts) > 1 and any(p.startswith("_") for p in parts[1:]):
+        parent = sys.modules.get(".".join(parts[:-1]))
+        if parent is None or _resolve(parent, qualname) is not obj:
+            break
+        parts.pop()
+    name = ".".join(parts) + "." + qualname
+    try:
+        _PATHS[obj] = name
+    except TypeError:  # not weak-referenceable: just do not cache
+        pass
+    return name
+
+
+def _resolve(mod: Any, qualname: str) -> Any:
+    target = mod
+    for part in qualname.split("."):
+        target = getattr(target, part, None)
+        if target is None:
+            return None
+    return target
+
+
+def estimator_path(obj_or_cls: Any) -> str:
+    """Public dotted class path of an estimator (instance or class).
+
+    ``sklearn.ensemble.RandomForestClassifier``, not the private
+    ``sklearn.ensemble._forest`` module; classes defined in a notebook keep
+    their module and qualified name (``__main__.MyEst``).
+    """
+    cls = obj_or_cls if isinstance(obj_or_cls, type) else type(obj_or_cls)
+    return public_name(cls)
+
+
+def is_estimator(obj: Any) -> bool:
+    """Whether *obj* is an estimator instance (not a class)."""
+    if isinstance(obj, type):
+        return False
+    base = sys.modules.get("sklearn.base")
+    if base is not None:
+        cls = getattr(base, "BaseEstimator", None)
+        if cls is not None and isinstance(obj, cls):
+            return True
+    try:
+        return callable(getattr(obj, "get_params", None)) and callable(getattr(obj, "fit", None))
+    except Exception:  # noqa: BLE001 - a property raising on access: not an estimator
+        return False
+
+
+def _learned(est: Any) -> list[str]:
+    try:
+        attrs = vars(est)
+    except TypeError:  # __slots__ class without __dict__
+        return []
+    return sorted(k for k in attrs if k.endswith("_") and not k.startswith("__"))
+
+
+def is_fitted(est: Any) -> bool:
+    """Whether the estimator holds any learned attribute (name ending in ``_``)."""
+    return bool(_learned(est))
+
+
+def estimator_params(est: Any) -> dict:
+    """Canonical plain-JSON form of ``est.get_params(deep=False)``.
+
+    Nested estimators become ``{"estimator": path, "params": {...}}``
+    (recursively, inside lists such as a Pipeline's ``steps`` too), plus
+    ``"fitted": <hash>`` when the nested estimator is already fitted (a
+    prefit model passed as a parameter changes the result). Classes become
+    ``{"class": path}``; values that are not JSON (functions, RandomState,
+    arrays, ...) become ``{"hash": value_hash(v), "type": path}``. Tuples are
+    written as lists.
+    """
+    params = est.get_params(deep=False)
+    return {str(k): _canon(params[k]) for k in sorted(params, key=str)}
+
+
+def _canon(v: Any) -> Any:
+    if v is None or type(v) in (bool, str):
+        return v
+    if isinstance(v, str):  # str subclasses (numpy.str_, StrEnum) as plain text
+        return str(v)
+    if isinstance(v, int):
+        return int(v)
+    if isinstance(v, float):
+        return float(v)
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(v, np.generic) and v.dtype.kind in "biuf":
+        return v.item()
+    if isinstance(v, type):
+        return {"class": public_name(v)}
+    if is_estimator(v):
+        out = {"estimator": estimator_path(v), "params": estimator_params(v)}
+        if is_fitted(v):
+            out["fitted"] = fitted_state_hash(v)
+        return out
+    if type(v) in (list, tuple):
+        return [_canon(x) for x in v]
+    if type(v) is dict and all(type(k) is str for k in v):
+        return {k: _canon(v[k]) for k in sorted(v)}
+    from notelock.core.hashing.api import value_hash
+
+    return {"hash": value_hash(v), "type": estimator_path(type(v))}
+
+
+def estimator_digest(est: Any, parent: Any = None) -> bytes:
+    """16-byte digest of an estimator (unfitted: path + params; fitted: + learned state).
+
+    *parent* is an ``Encoder`` whose cycle guard and opaque reasons are shared.
+    """
+    from notelock.core.canonical import dumps_compact
+    from notelock.core.hashing.encoder import Encoder
+
+    enc = Encoder() if parent is None else parent.child()
+    names = _learned(est)
+    if not enc.enter(est):
+        return enc.h.digest()
+    try:
+        try:
+            params = dumps_compact(estimator_params(est))
+        except Exception as err:  # noqa: BLE001 - a broken get_params: hash what we can
+            enc.opaque(f"parameters of {estimator_path(est)} unreadable: {type(err).__name__}")
+            params = ""
+        enc.h.update(_T_EST + text(estimator_path(est)) + text(params) + u64(len(names)))
+        attrs = vars(est) if names else {}
+        for name in names:
+            enc.h.update(text(name))
+            enc.encode(attrs[name])
+    finally:
+        enc.leave(est)
+    return enc.h.digest()
+
+
+def fitted_state_hash(est: Any) -> str:
+    """Hash of class path + canonical params + learned state (attributes ending in ``_``).
+
+    Canonical, not pickle-based: two fits that learned the same trees hash
+    equal even though their pickles differ. For an unfitted estimator this is
+    the hash of its class path and parameters.
+    """
+    return PREFIX + estimator_digest(est).hex()

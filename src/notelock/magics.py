@@ -405,8 +405,16 @@ def load_ipython_extension(shell: Any) -> None:
 
 
 def _current_cell_source(shell: Any) -> str | None:
+    """The source of the cell running now, or None when no cell is running
+    (the extension loaded at kernel start, e.g. ``--InteractiveShellApp.extensions``).
+
+    IPython stores a cell's input before running it and bumps the execution
+    counter after, so while a cell runs the raw history (which starts with a
+    placeholder ``""``) is one longer than the counter.
+    """
     hist = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
-    if hist:
+    count = getattr(shell, "execution_count", None)
+    if hist and isinstance(count, int) and len(hist) > count:
         return hist[-1]
     return None
 

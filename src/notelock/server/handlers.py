@@ -1,0 +1,335 @@
+"""REST handlers under ``<base_url>/notelock/`` (documented in docs/rest.md).
+
+One base handler does what every resource needs: Jupyter authentication and
+authorization, resolving paths inside the server root, and turning
+:class:`notelock.core.errors.NotelockError` into an HTTP status with a JSON
+``{"message": ...}`` body (never a traceback). Each resource is a small class;
+``ROUTES`` is the one route table, checked against the docs by a test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+from tornado import web
+
+from . import paths
+from .config import NotelockExtension
+from .jobs import ReplayJobs
+
+AUTH_RESOURCE = "notelock"
+LOCK_SUFFIX = ".lock.json"
+
+
+@dataclass
+class NotelockService:
+    """What the handlers share, kept in ``web_app.settings["notelock"]``."""
+
+    config: NotelockExtension
+    jobs: ReplayJobs
+
+
+def _status_for(err: Exception) -> int:
+    from notelock.core import errors
+
+    if isinstance(err, errors.LockFileError):
+        return 422  # the file is there but is not a usable lock
+    if isinstance(err, errors.UsageError):
+        return 400
+    if isinstance(err, errors.DriftError):
+        return 409
+    if isinstance(err, errors.StoreError):
+        return 500
+    return 422
+
+
+class NotelockHandler(APIHandler):
+    """Base of every notelock handler."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def service(self) -> NotelockService:
+        return self.settings["notelock"]
+
+    @property
+    def root_dir(self) -> str:
+        root = getattr(self.contents_manager, "root_dir", None)
+        return root or self.settings["server_root_dir"]
+
+    # -- paths ---------------------------------------------------------------
+
+    def resolve(self, api_path: str | None) -> Path:
+        """The real path of a client's path, refused unless inside the root."""
+        target = paths.resolve(self.root_dir, api_path)
+        assert api_path is not None
+        if not getattr(self.contents_manager, "allow_hidden", True) and any(
+            part.startswith(".") for part in PurePosixPath(api_path).parts
+        ):
+            # Same rule as the contents API: hidden files are not served.
+            raise web.HTTPError(404, f"no such file: {api_path}")
+        return target
+
+    def lock_api_path(self, api_path: str | None) -> str:
+        """The lock file's API path for a notebook path (or a lock path itself)."""
+        if not api_path:
+            raise web.HTTPError(400, "missing the 'path' parameter")
+        if api_path.endswith(LOCK_SUFFIX):
+            return api_path
+        if not api_path.endswith(".ipynb"):
+            raise web.HTTPError(400, f"not a notebook or a lock file: {api_path}")
+        from notelock.core.lockfile import lock_path_for
+
+        return PurePosixPath(lock_path_for(PurePosixPath(api_path))).as_posix()
+
+    def existing_lock(self, api_path: str | None) -> tuple[str, Path]:
+        """``(api path, real path)`` of the lock for *api_path*; 404 if none."""
+        lock_api = self.lock_api_path(api_path)
+        lock_file = self.resolve(lock_api)
+        if not lock_file.is_file():
+            raise web.HTTPError(404, f"no lock file: {lock_api}")
+        return lock_api, lock_file
+
+    async def load(self, lock_file: Path) -> dict[str, Any]:
+        """Load and validate a lock file off the event loop."""
+        from notelock.core.lockfile import load_lock
+
+        return await asyncio.get_running_loop().run_in_executor(None, load_lock, lock_file)
+
+    # -- errors --------------------------------------------------------------
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if exc is not None and _is_notelock_error(exc):
+            status_code = _status_for(exc)
+        super().send_error(status_code, **kwargs)
+
+    def log_exception(self, typ, value, tb) -> None:  # noqa: ANN001 - tornado's signature
+        if value is not None and _is_notelock_error(value):
+            self.log.warning("notelock: %s %s: %s", self.request.method, self.request.path, value)
+            return
+        super().log_exception(typ, value, tb)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Errors are ``{"message": ...}``: one line for a person, no traceback."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, web.HTTPError):
+            message = exc.log_message or exc.reason or self._reason
+            if exc.args and exc.log_message:
+                message = exc.log_message % exc.args
+        elif exc is not None and _is_notelock_error(exc):
+            message = self._hide_root(str(exc))
+        elif exc is not None:
+            message = "internal error in notelock's server extension (details are in the server log)"
+        else:
+            message = self._reason
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": message}))
+
+    def _hide_root(self, text: str) -> str:
+        # Messages from the core name files by their real path; the client only
+        # knows root-relative paths and has no business learning the server's layout.
+        root = os.path.realpath(self.root_dir).rstrip(os.sep) + os.sep
+        return text.replace(root, "")
+
+
+def _is_notelock_error(exc: BaseException) -> bool:
+    from notelock.core.errors import NotelockError
+
+    return isinstance(exc, NotelockError)
+
+
+class LockHandler(NotelockHandler):
+    """``GET /notelock/lock?path=NB.ipynb``: the lock and its status."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        nb_api = self.get_query_argument("path", None)
+        lock_api = self.lock_api_path(nb_api)
+        if not str(nb_api).endswith(".ipynb"):
+            raise web.HTTPError(400, f"not a notebook: {nb_api}")
+        notebook = self.resolve(nb_api)
+        if not notebook.is_file():
+            raise web.HTTPError(404, f"no such notebook: {nb_api}")
+        lock_file = self.resolve(lock_api)
+
+        from notelock.core.workflow import notebook_checksum
+
+        loop = asyncio.get_running_loop()
+        checksum = await loop.run_in_executor(None, notebook_checksum, notebook)
+        reply: dict[str, Any] = {
+            "path": nb_api,
+            "lock_path": lock_api,
+            "checksum": checksum,
+            "status": "missing",
+            "lock": None,
+        }
+        if lock_file.is_file():
+            lock = await self.load(lock_file)
+            recorded = (lock.get("workflow") or {}).get("checksum")
+            reply["lock"] = lock
+            reply["status"] = "up to date" if recorded == checksum else "stale"
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(reply))
+
+
+class ExportHandler(NotelockHandler):
+    """``GET /notelock/export?path=NB.ipynb``: the lock file's bytes, as a download."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        lock_api, lock_file = self.existing_lock(self.get_query_argument("path", None))
+        await self.load(lock_file)  # never hand out a lock that does not validate
+        data = lock_file.read_bytes()
+        name = PurePosixPath(lock_api).name
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header(
+            "Content-Disposition",
+            f"attachment; filename=\"{_ascii_name(name)}\"; filename*=UTF-8''{quote(name)}",
+        )
+        self.set_header("Cache-Control", "no-store")
+        self.finish(data)
+
+
+def _ascii_name(name: str) -> str:
+    return "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
+
+
+class DiffHandler(NotelockHandler):
+    """``GET /notelock/diff?a=A.lock.json&b=B.lock.json``: the semantic diff."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        a_api, a_file = self.existing_lock(_lock_param(self, "a"))
+        b_api, b_file = self.existing_lock(_lock_param(self, "b"))
+        try:
+            from notelock.core.diff import diff_locks
+        except ImportError as err:
+            self.log.warning("notelock: diff unavailable: %s", err)
+            raise web.HTTPError(501, "the semantic diff is not available in this version of notelock") from None
+        a = await self.load(a_file)
+        b = await self.load(b_file)
+        diff = await asyncio.get_running_loop().run_in_executor(None, diff_locks, a, b)
+        self.finish(json.dumps({"a": a_api, "b": b_api, "diff": diff}))
+
+
+def _lock_param(handler: NotelockHandler, name: str) -> str:
+    value = handler.get_query_argument(name, None)
+    if not value:
+        raise web.HTTPError(400, f"missing the '{name}' parameter")
+    if not value.endswith(LOCK_SUFFIX):
+        raise web.HTTPError(400, f"'{name}' must be a lock file ({LOCK_SUFFIX}): {value}")
+    return value
+
+
+class ReplayHandler(NotelockHandler):
+    """``POST /notelock/replay`` starts a replay; ``GET`` lists the known ones."""
+
+    @web.authenticated
+    @authorized(action="execute")
+    async def post(self) -> None:
+        # Replaying runs recorded code: only ever on an explicit, authenticated
+        # POST (which jupyter_server also checks for the XSRF token).
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise web.HTTPError(400, "the body must be JSON: {\"path\": \"NB.lock.json\"}") from None
+        path = body.get("path") if isinstance(body, dict) else None
+        if not isinstance(path, str):
+            raise web.HTTPError(400, "the body must be JSON: {\"path\": \"NB.lock.json\"}")
+        lock_api, lock_file = self.existing_lock(path)
+        await self.load(lock_file)  # a lock that does not validate is refused now, not later
+        jobs = self.service.jobs
+        if jobs.running() >= jobs.max_running:
+            raise web.HTTPError(429, f"{jobs.running()} replays are already running; try again when one ends")
+        try:
+            job = await jobs.start(lock_file, lock_api)
+        except OSError as err:
+            self.log.error("notelock: cannot start the replay command %s: %s", jobs.command, err)
+            raise web.HTTPError(500, "cannot start the replay command (details are in the server log)") from None
+        self.set_status(202)
+        self.set_header("Location", url_path_join(self.base_url, "notelock", "replay", job.id))
+        self.finish(json.dumps(job.snapshot()))
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        jobs = self.service.jobs
+        jobs.sweep()
+        self.finish(json.dumps({"jobs": [job.snapshot() for job in jobs.jobs.values()]}))
+
+
+class ReplayJobHandler(NotelockHandler):
+    """``GET /notelock/replay/<job>`` (long-polls with ``?after=N&wait=S``); ``DELETE`` cancels."""
+
+    def _job(self, job_id: str):
+        job = self.service.jobs.get(job_id)
+        if job is None:
+            raise web.HTTPError(404, f"no replay job {job_id} (unknown, or finished long ago)")
+        return job
+
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        job = self._job(job_id)
+        after = _number(self, "after", int)
+        wait = _number(self, "wait", float)
+        if after is not None and wait and job.status == "running" and job.events <= after:
+            # Long poll: answer at the next event instead of being polled in a loop.
+            limit = min(wait, self.service.config.replay_wait_max_s)
+            try:
+                await asyncio.wait_for(job.changed.wait(), timeout=limit)
+            except asyncio.TimeoutError:
+                pass
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(job.snapshot()))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, job_id: str) -> None:
+        job = self._job(job_id)
+        self.service.jobs.cancel(job)
+        self.finish(json.dumps(job.snapshot()))
+
+
+def _number(handler: NotelockHandler, name: str, kind: type) -> Any:
+    raw = handler.get_query_argument(name, None)
+    if raw is None:
+        return None
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise web.HTTPError(400, f"'{name}' must be a number") from None
+    if value < 0:
+        raise web.HTTPError(400, f"'{name}' must not be negative")
+    return value
+
+
+#: The one route table: (path under the base URL, handler). docs/rest.md follows it.
+ROUTES: list[tuple[str, type[NotelockHandler]]] = [
+    (r"notelock/lock", LockHandler),
+    (r"notelock/export", ExportHandler),
+    (r"notelock/diff", DiffHandler),
+    (r"notelock/replay", ReplayHandler),
+    (r"notelock/replay/(?P<job_id>[0-9a-f]{32})", ReplayJobHandler),
+]
+
+
+def setup_handlers(web_app: Any) -> None:
+    """Add notelock's routes to the server's web application."""
+    base_url = web_app.settings["base_url"]
+    web_app.add_handlers(
+        ".*$", [(url_path_join(base_url, pattern), handler) for pattern, handler in ROUTES]
+    )

@@ -104,6 +104,8 @@ class _Recording:
         self._timer: threading.Timer | None = None
         self._first = True
         self._dirty_warned = False
+        self._first_write_before_workflow = False
+        self.loading_cell = False
 
     def warn(self, message: str) -> None:
         print(self._scrub_text(message), file=sys.stderr)
@@ -118,7 +120,6 @@ class _Recording:
 
     def _wire_sections(self, notebook: Path | None) -> None:
         from .core.environment import EnvironmentCapture
-        from .core.secrets import scrub_data, secret_values
         from .core.workflow import WorkflowTracker
 
         base = notebook.parent if notebook else Path.cwd()
@@ -127,7 +128,22 @@ class _Recording:
         self.seed: int | None = None
         session = self.session
 
+        # The first checksum imports nbformat (seconds, through jsonschema):
+        # do it in the background so `%load_ext` and the first cells stay fast.
+        self._workflow_ready = threading.Event()
+
+        def prewarm() -> None:
+            try:
+                self.workflow.snapshot(None)
+            finally:
+                self._workflow_ready.set()
+
+        threading.Thread(target=prewarm, name="notelock-workflow", daemon=True).start()
+
         def workflow_section() -> dict[str, Any]:
+            if not self._workflow_ready.is_set():
+                return {"notebook": notebook.name if notebook else None, "checksum": None,
+                        "pending": True}
             sources = [c["source"] for c in session.cells]
             return self.workflow.snapshot(sources)
 
@@ -139,7 +155,7 @@ class _Recording:
 
         session.extra_sections["workflow"] = workflow_section
         session.extra_sections["environment"] = environment_section
-        session.scrubber = lambda data: scrub_data(data, secret_values())
+        session.scrubber = scrub_lock_text
 
     # ------------------------------------------------------------ events
     def pre_run_cell(self, info: Any) -> None:
@@ -170,6 +186,12 @@ class _Recording:
         if self.depth > 0:
             return
         try:
+            if self.loading_cell:
+                self.loading_cell = False
+                info = getattr(result, "info", None)
+                raw = getattr(info, "raw_cell", None)
+                if raw is not None and getattr(info, "store_history", True):
+                    self.session.begin_cell(raw, self.shell.transform_cell(raw), locked=False)
             if self.session.current is None:
                 return
             error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
@@ -218,11 +240,12 @@ class _Recording:
             return None
         self.pending_write = False
         self._first = False
+        self._note_write()
         self._warn_dirty_once()
         return target
 
     def _warn_dirty_once(self) -> None:
-        if self._dirty_warned:
+        if self._dirty_warned or not self._workflow_ready.is_set():
             return
         self._dirty_warned = True
         try:
@@ -238,8 +261,36 @@ class _Recording:
             pass
 
     def at_exit(self) -> None:
-        if self.pending_write:
+        self._workflow_ready.wait(30)
+        if self.pending_write or self._workflow_pending_in_file:
             self._flush_quietly()
+
+    @property
+    def _workflow_pending_in_file(self) -> bool:
+        return self._first_write_before_workflow
+
+    def _note_write(self) -> None:
+        if not self._workflow_ready.is_set():
+            self._first_write_before_workflow = True
+        else:
+            self._first_write_before_workflow = False
+
+
+def scrub_lock_text(text: str, data: dict[str, Any]) -> str:
+    """Remove every secret value of the kernel's environment from lock text.
+
+    The fast path is a substring check; only when a secret occurs is the
+    data scrubbed and serialised again (so the result is still valid JSON).
+    """
+    import json
+
+    from .core import canonical
+    from .core.secrets import scrub_data, secret_values
+
+    secrets = secret_values()
+    if not any(s in text or json.dumps(s, ensure_ascii=False)[1:-1] in text for s in secrets):
+        return text
+    return canonical.dumps(scrub_data(data, secrets))
 
 
 def parse_cell_options(header: str) -> dict[str, Any]:
@@ -393,30 +444,9 @@ def load_ipython_extension(shell: Any) -> None:
     shell.events.register("post_run_cell", recording.post_run_cell)
     atexit.register(recording.at_exit)
     _STATE[id(shell)] = (recording, shell)
-    # the cell running `%load_ext` already fired pre_run_cell before we
-    # existed: record it as executed so the lock holds every cell from here
-    raw = _current_cell_source(shell)
-    if raw is not None:
-        recording.depth = 1
-        try:
-            recording.session.begin_cell(raw, shell.transform_cell(raw), locked=False)
-        except Exception as err:  # noqa: BLE001
-            recording.session.report_failure("the loading cell", err)
-
-
-def _current_cell_source(shell: Any) -> str | None:
-    """The source of the cell running now, or None when no cell is running
-    (the extension loaded at kernel start, e.g. ``--InteractiveShellApp.extensions``).
-
-    IPython stores a cell's input before running it and bumps the execution
-    counter after, so while a cell runs the raw history (which starts with a
-    placeholder ``""``) is one longer than the counter.
-    """
-    hist = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
-    count = getattr(shell, "execution_count", None)
-    if hist and isinstance(count, int) and len(hist) > count:
-        return hist[-1]
-    return None
+    # the cell running `%load_ext` fired pre_run_cell before notelock existed:
+    # its post_run_cell records it, so the lock holds every cell from here on
+    recording.loading_cell = True
 
 
 def unload_ipython_extension(shell: Any) -> None:

@@ -57,3 +57,54 @@ def dumps_compact(data: Any) -> str:
     return json.dumps(
         to_plain(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+class IncrementalDumper:
+    """Produces exactly :func:`dumps` output, re-serialising only what changed.
+
+    The lock is rewritten after every locked cell while most of it (the
+    environment, earlier cells and nodes) stays the same; the standard
+    library's indenting encoder is pure Python, so serialising everything
+    each time would cost milliseconds per cell. Text is cached per top-level
+    section and, for the growing ``cells`` list and ``nodes`` mapping, per
+    element, and reused when the value is equal to the one it was made from.
+    Indenting a nested value's text by two spaces gives the text it has one
+    level deeper, because JSON strings never contain raw newlines.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[str, Any], tuple[Any, str]] = {}
+
+    def _cached(self, key: tuple[str, Any], value: Any) -> str:
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] == value:
+            return hit[1]
+        text = _pretty(to_plain(value))
+        self._memo[key] = (value, text)
+        return text
+
+    def _member(self, key: str, value: Any) -> str:
+        if key == "cells" and isinstance(value, list):
+            if not value:
+                return "[]"
+            items = [self._cached(("cells", i), v).replace("\n", "\n  ") for i, v in enumerate(value)]
+            return "[\n  " + ",\n  ".join(items) + "\n]"
+        if key == "nodes" and isinstance(value, dict):
+            if not value:
+                return "{}"
+            items = [json.dumps(str(k), ensure_ascii=False) + ": "
+                     + self._cached(("nodes", k), v).replace("\n", "\n  ") for k, v in sorted(value.items())]
+            return "{\n  " + ",\n  ".join(items) + "\n}"
+        return self._cached((key, None), value)
+
+    def dumps(self, data: dict[str, Any]) -> str:
+        """The canonical text of the mapping *data* (ends with a newline)."""
+        if not data:
+            return "{}\n"
+        parts = [json.dumps(str(k), ensure_ascii=False) + ": " + self._member(str(k), v).replace("\n", "\n  ")
+                 for k, v in sorted(data.items(), key=lambda kv: str(kv[0]))]
+        return "{\n  " + ",\n  ".join(parts) + "\n}\n"

@@ -364,6 +364,7 @@ class EnvironmentCapture:
         self.git_root = Path(root) if root is not None else None
         self._static: dict[str, Any] | None = None
         self._modules: frozenset[str] | None = None
+        self._n_modules = -1
         self._packages: dict[str, str] = {}
         self._threads: list[dict[str, Any]] = []
         self._locks: dict[Path, tuple[tuple[int, int, int], str]] = {}
@@ -431,11 +432,16 @@ class EnvironmentCapture:
                 "memory_bytes": _memory_bytes(),
                 "gpu": _gpu(),
             }
-        if self._modules is None or not _third_party_modules() <= self._modules:
+        # sys.modules only grows in practice; scanning it costs ~1 ms, so only
+        # look again when its size changed
+        n_modules = len(sys.modules)
+        if self._modules is None or (n_modules != self._n_modules
+                                     and not _third_party_modules() <= self._modules):
             self._packages = _packages()
             self._threads = _threads()
             # Taken after the capture: threadpoolctl itself is imported by it.
             self._modules = _third_party_modules()
+        self._n_modules = len(sys.modules)
         environ = os.environ
         section = dict(self._static)
         section["packages"] = self._packages

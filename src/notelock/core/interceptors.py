@@ -14,6 +14,7 @@ import functools
 import sys
 import threading
 import time
+import weakref
 from typing import Any, Callable, Protocol
 
 READERS = (
@@ -76,6 +77,7 @@ class InterceptorRegistry:
         self._patched_attrs: list[tuple[Any, str, Any]] = []  # (owner, name, original)
         self._ns_swaps: list[tuple[dict, str, Any, Any]] = []  # (namespace, name, original, wrapper)
         self._base_hook: tuple[type, Any] | None = None
+        self._method_names: "weakref.WeakKeyDictionary[type, tuple[str, ...]]" = weakref.WeakKeyDictionary()
         self.active = False
 
     # ----------------------------------------------------------- install
@@ -173,7 +175,10 @@ class InterceptorRegistry:
 
     def _patch_class(self, cls: type) -> None:
         own = cls.__dict__
-        for name in METHODS:
+        names = self._method_names.get(cls)
+        if names is None:  # which methods a class defines itself rarely changes: remember it
+            names = self._method_names[cls] = tuple(n for n in METHODS if n in own)
+        for name in names:
             attr = own.get(name)
             if attr is None or isinstance(attr, _MethodInterceptor):
                 continue

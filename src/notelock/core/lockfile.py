@@ -224,14 +224,6 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
 
 
 def _umask() -> int:
@@ -250,14 +242,20 @@ def write_lock(path: str | os.PathLike[str], data: dict[str, Any], *, validate: 
     target = Path(path)
     if validate:
         validate_lock(data, target.name)
-    text = canonical.dumps(data).encode("utf-8")
+    return write_lock_text(target, canonical.dumps(data), on_replace=on_replace)
+
+
+def write_lock_text(path: str | os.PathLike[str], text: str, *, on_replace: Any = None) -> Path:
+    """Write already-serialised canonical lock text; see :func:`write_lock`."""
+    target = Path(path)
+    data = text.encode("utf-8")
     with file_lock(target):
         if on_replace is not None:
             try:
                 old = target.read_bytes()
             except FileNotFoundError:
                 old = None
-            if old is not None and old != text:
+            if old is not None and old != data:
                 on_replace(old)
-        atomic_write_bytes(target, text)
+        atomic_write_bytes(target, data)
     return target

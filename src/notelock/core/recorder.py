@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import codeinfo, hashing, lockfile, nodes
-from .canonical import to_plain
+from .canonical import IncrementalDumper, to_plain
 from .interceptors import InterceptorRegistry
 
 #: names the kernel itself provides; reading them is never hidden state
@@ -98,7 +98,9 @@ class Session:
         self._mutex = threading.RLock()
         self.extra_sections: dict[str, Callable[[], Any]] = {}
         self.on_replace: Callable[[bytes], None] | None = None
-        self.scrubber: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+        #: (text, data) -> text without secrets
+        self.scrubber: Callable[[str, dict[str, Any]], str] | None = None
+        self._dumper = IncrementalDumper()
 
     # ------------------------------------------------------------ preexisting state
     def _classify_preexisting(self) -> tuple[dict[str, str], list[str]]:
@@ -390,9 +392,10 @@ class Session:
         """Write the lock (atomically, under the file lock) and return its path."""
         target = Path(path) if path else self.lock_path
         data = self.to_lock()
+        text = self._dumper.dumps(data)
         if self.scrubber is not None:  # never let a secret reach the file
-            data = self.scrubber(data)
-        return lockfile.write_lock(target, data, on_replace=self.on_replace if path is None else None)
+            text = self.scrubber(text, data)
+        return lockfile.write_lock_text(target, text, on_replace=self.on_replace if path is None else None)
 
 
 #: %%lock options that can change a cell's result and so are part of its identity

@@ -72,6 +72,9 @@ class Kernel:
                 break
         reply = self.kc.get_shell_msg(timeout=timeout)
         out["status"] = reply["content"]["status"]
+        # help (`%lock?`) arrives as a pager payload on the reply
+        out["page"] = "".join(p.get("data", {}).get("text/plain", "")
+                              for p in reply["content"].get("payload", []) if p.get("source") == "page")
         return out
 
     def ok(self, code: str, timeout: float = 300) -> dict[str, Any]:

@@ -155,8 +155,15 @@ class InterceptorRegistry:
         if base_mod is None:
             return
         base = base_mod.BaseEstimator
+        # methods often live in mixins that are not BaseEstimator subclasses
+        # (LinearClassifierMixin.predict, TransformerMixin.fit_transform): wrap
+        # every class in each estimator's MRO, once
+        done: set[type] = set()
         for cls in _all_subclasses(base):
-            self._patch_class(cls)
+            for klass in cls.__mro__:
+                if klass not in done and klass is not object:
+                    done.add(klass)
+                    self._patch_class(klass)
         # classes created while the cell runs (imported or defined in it) get
         # wrapped as they are created
         registry = self
@@ -168,7 +175,9 @@ class InterceptorRegistry:
             else:
                 super(base, cls).__init_subclass__(**kwargs)
             if registry.active:
-                registry._patch_class(cls)
+                for klass in cls.__mro__:
+                    if klass is not object:
+                        registry._patch_class(klass)
 
         self._base_hook = (base, had)
         base.__init_subclass__ = classmethod(__init_subclass__)

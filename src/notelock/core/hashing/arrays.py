@@ -5,8 +5,9 @@ Only called when numpy is already in ``sys.modules``.
 
 from __future__ import annotations
 
+import struct
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from notelock.core.hashing.base import tag, text, u64
 
@@ -19,56 +20,83 @@ _T_UFUNC = tag("ufunc")
 _T_RANDOMSTATE = tag("RandomState")
 _T_GENERATOR = tag("Generator")
 _T_BITGEN = tag("BitGenerator")
-_T_FIELDS = tag("fields")
 
 # Slabs of a 2-D array copied at once when it is not C-contiguous: bounded memory.
 _SLAB_BYTES = 64 << 20
 
 
-def encode_numpy(enc: Any, obj: Any) -> bool:
-    """Write a numpy object; False if *obj* is not one."""
+def handler(t: type) -> Callable[[Any, Any], None] | None:
+    """The function writing values of numpy type *t*, or None if *t* is not a numpy type."""
     np = sys.modules["numpy"]
-    if isinstance(obj, np.ndarray):
-        encode_ndarray(enc, obj)
-        return True
-    if isinstance(obj, np.generic):
-        dt = obj.dtype
-        if dt.hasobject:  # numpy.object_ scalars do not exist, but be safe
-            return False
-        enc.write(_T_NPSCALAR + _dtype_bytes(dt))
-        write_raw(enc, np.asarray(obj))
-        return True
-    if isinstance(obj, np.dtype):
-        enc.write(_T_DTYPE + _dtype_bytes(obj))
-        return True
-    if isinstance(obj, np.ufunc):
-        enc.write(_T_UFUNC + text(getattr(obj, "__name__", repr(obj))))
-        return True
+    if issubclass(t, np.ndarray):
+        return encode_ndarray
+    if issubclass(t, np.generic):
+        return _encode_scalar
+    if issubclass(t, np.dtype):
+        return _encode_dtype
+    if issubclass(t, np.ufunc):
+        return _encode_ufunc
     random = getattr(np, "random", None)
     if random is not None:
-        if isinstance(obj, random.RandomState):
-            # The full Mersenne Twister state: two generators that will draw the
-            # same numbers hash equal, however they were seeded.
-            enc.write(_T_RANDOMSTATE)
-            enc.encode(obj.get_state(legacy=False))
-            return True
-        if isinstance(obj, random.Generator):
-            bitgen = obj.bit_generator
-            enc.write(_T_GENERATOR + text(type(bitgen).__name__))
-            enc.encode(bitgen.state)
-            return True
-        if isinstance(obj, random.BitGenerator):
-            enc.write(_T_BITGEN + text(type(obj).__name__))
-            enc.encode(obj.state)
-            return True
-    return False
+        if issubclass(t, random.RandomState):
+            return _encode_randomstate
+        if issubclass(t, random.Generator):
+            return _encode_generator
+        if issubclass(t, random.BitGenerator):
+            return _encode_bitgenerator
+    return None
+
+
+def _encode_scalar(enc: Any, obj: Any) -> None:
+    dt = obj.dtype
+    if dt.fields is None:
+        enc.h.update(_T_NPSCALAR + _dtype_bytes(dt) + obj.tobytes())
+        return
+    np = sys.modules["numpy"]
+    enc.h.update(_T_NPSCALAR + _dtype_bytes(dt))
+    write_raw(enc, np.asarray(obj))  # structured: padding masked
+
+
+def _encode_dtype(enc: Any, obj: Any) -> None:
+    enc.write(_T_DTYPE + _dtype_bytes(obj))
+
+
+def _encode_ufunc(enc: Any, obj: Any) -> None:
+    enc.write(_T_UFUNC + text(getattr(obj, "__name__", repr(obj))))
+
+
+def _encode_randomstate(enc: Any, obj: Any) -> None:
+    # The full Mersenne Twister state: two generators that will draw the
+    # same numbers hash equal, however they were seeded.
+    enc.write(_T_RANDOMSTATE)
+    enc.encode(obj.get_state(legacy=False))
+
+
+def _encode_generator(enc: Any, obj: Any) -> None:
+    bitgen = obj.bit_generator
+    enc.write(_T_GENERATOR + text(type(bitgen).__name__))
+    enc.encode(bitgen.state)
+
+
+def _encode_bitgenerator(enc: Any, obj: Any) -> None:
+    enc.write(_T_BITGEN + text(type(obj).__name__))
+    enc.encode(obj.state)
+
+
+_DTYPE_BYTES: dict[Any, bytes] = {}
 
 
 def _dtype_bytes(dt: Any) -> bytes:
     """The dtype string (``<i8``, ``|b1``, ``<M8[ns]``), plus the full descr when structured."""
+    try:
+        return _DTYPE_BYTES[dt]
+    except (KeyError, TypeError):
+        pass
     out = text(dt.str)
     if dt.fields is not None or dt.subdtype is not None:
         out += text(repr(dt.descr))
+    if len(_DTYPE_BYTES) < 4096:  # structured dtypes can be made at will: keep the cache bounded
+        _DTYPE_BYTES[dt] = out
     return out
 
 
@@ -88,7 +116,8 @@ def encode_ndarray(enc: Any, arr: Any) -> None:
         enc.write(_T_NDSUB + text(type(arr).__module__ + "." + type(arr).__qualname__))
         arr = np.asarray(arr)
     dt = arr.dtype
-    enc.write(_T_NDARRAY + _dtype_bytes(dt) + u64(arr.ndim) + b"".join(u64(s) for s in arr.shape))
+    shape = arr.shape
+    enc.h.update(_T_NDARRAY + _dtype_bytes(dt) + _pack_shape(len(shape), shape))
     if dt.hasobject:
         encode = enc.encode
         if dt.fields is None:
@@ -101,51 +130,79 @@ def encode_ndarray(enc: Any, arr: Any) -> None:
     write_raw(enc, arr)
 
 
-def _has_padding(dt: Any) -> bool:
-    """Whether a structured dtype leaves bytes no field covers (their content is arbitrary)."""
-    spans = sorted((f[1], f[1] + f[0].itemsize) for f in dt.fields.values())
-    pos = 0
-    for start, end in spans:
-        if start > pos:
-            return True
-        pos = max(pos, end)
-    return pos < dt.itemsize or any(_needs_fields(f[0]) for f in dt.fields.values())
+_PAD_MASKS: dict[Any, Any] = {}
 
 
-def _needs_fields(dt: Any) -> bool:
+def _padding_mask(dt: Any) -> Any:
+    """For a structured dtype with padding: a uint8 mask, 0xFF on bytes some field covers.
+
+    None when every byte belongs to a field. Padding bytes hold whatever was
+    in memory (two equal arrays may differ there), so they are masked out.
+    """
+    try:
+        return _PAD_MASKS[dt]
+    except KeyError:
+        pass
+    np = sys.modules["numpy"]
+    mask = np.zeros(dt.itemsize, dtype=np.uint8)
+    _cover(dt, 0, mask)
+    result = None if mask.all() else mask
+    if len(_PAD_MASKS) < 4096:
+        _PAD_MASKS[dt] = result
+    return result
+
+
+def _cover(dt: Any, base: int, mask: Any) -> None:
     if dt.fields is not None:
-        return _has_padding(dt)
-    if dt.subdtype is not None:
-        return _needs_fields(dt.subdtype[0])
-    return False
+        for field in dt.fields.values():
+            _cover(field[0], base + field[1], mask)
+    elif dt.subdtype is not None:
+        sub, shape = dt.subdtype
+        count = 1
+        for s in shape:
+            count *= s
+        if sub.fields is None and sub.subdtype is None:
+            mask[base : base + count * sub.itemsize] = 0xFF
+        else:
+            for k in range(count):
+                _cover(sub, base + k * sub.itemsize, mask)
+    else:
+        mask[base : base + dt.itemsize] = 0xFF
+
+
+def _pack_shape(ndim: int, shape: tuple) -> bytes:
+    return struct.pack(f"<{ndim + 1}Q", ndim, *shape)
 
 
 def write_raw(enc: Any, arr: Any) -> None:
     """Write the values of a fixed-width array in C order, without copying when C-contiguous.
 
-    Structured dtypes with padding are written field by field, since padding
-    bytes are uninitialised memory (two equal arrays may differ there).
+    Structured dtypes with padding have their padding bytes zeroed first (a
+    masked copy), since they are uninitialised memory.
     """
-    np = sys.modules["numpy"]
-    if arr.size == 0 or arr.dtype.itemsize == 0:
-        return
     dt = arr.dtype
-    if dt.fields is not None and _needs_fields(dt):
-        enc.write(_T_FIELDS)
-        for name in dt.names:
-            write_raw(enc, np.ascontiguousarray(arr[name]))
+    if dt.fields is None and arr.flags.c_contiguous:
+        # xxhash reads the array's buffer directly: no copy, no view objects.
+        # (A zero-size array is an empty buffer and adds nothing.)
+        enc.h.update(arr)
         return
-    if dt.subdtype is not None and _needs_fields(dt.subdtype[0]):
-        write_raw(enc, np.ascontiguousarray(arr).view(dt.subdtype[0]))
+    np = sys.modules["numpy"]
+    if arr.size == 0 or dt.itemsize == 0:
         return
-    if arr.flags.c_contiguous:
-        enc.write(arr.reshape(-1).view(np.uint8))
-        return
+    if dt.fields is not None:
+        mask = _padding_mask(dt)
+        if mask is not None:
+            rows = np.ascontiguousarray(arr).reshape(-1).view(np.uint8).reshape(-1, dt.itemsize)
+            enc.h.update(np.bitwise_and(rows, mask))
+            return
+        if arr.flags.c_contiguous:
+            enc.h.update(arr.reshape(-1).view(np.uint8))
+            return
     if arr.ndim >= 2:
         # Copy row slabs so a big strided array never needs a full second copy.
         row_bytes = max(1, arr[0].size * dt.itemsize)
         step = max(1, _SLAB_BYTES // row_bytes)
         for i in range(0, arr.shape[0], step):
-            enc.write(np.ascontiguousarray(arr[i : i + step]).reshape(-1).view(np.uint8))
+            enc.h.update(np.ascontiguousarray(arr[i : i + step]).reshape(-1).view(np.uint8))
         return
-    enc.write(np.ascontiguousarray(arr).view(np.uint8))
+    enc.h.update(np.ascontiguousarray(arr).view(np.uint8))

@@ -23,7 +23,7 @@ Only called when pyarrow is already in ``sys.modules``.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from notelock.core.hashing.base import _new, tag, text, u64
 
@@ -41,32 +41,49 @@ _T_IPC = tag("ipc")
 _BATCH = 1 << 16
 
 
-def encode_pyarrow(enc: Any, obj: Any) -> bool:
-    """Write a pyarrow array, chunked array, table, record batch, scalar or type."""
+def handler(t: type) -> Callable[[Any, Any], None] | None:
+    """The function writing values of pyarrow type *t*, or None if *t* is not one."""
     pa = sys.modules["pyarrow"]
-    if isinstance(obj, pa.ChunkedArray):
-        encode_chunks(enc, obj.type, obj.chunks)
-        return True
-    if isinstance(obj, pa.Array):
-        encode_chunks(enc, obj.type, [obj])
-        return True
-    if isinstance(obj, (pa.Table, pa.RecordBatch)):
-        enc.write(_T_TABLE + u64(obj.num_rows) + u64(obj.num_columns))
-        for field, column in zip(obj.schema, obj.columns):
-            enc.write(text(field.name))
-            if isinstance(column, pa.ChunkedArray):
-                encode_chunks(enc, column.type, column.chunks)
-            else:
-                encode_chunks(enc, column.type, [column])
-        return True
-    if isinstance(obj, pa.Scalar):
-        enc.write(_T_SCALAR)
-        encode_chunks(enc, obj.type, [pa.array([obj], type=obj.type)])
-        return True
-    if isinstance(obj, pa.DataType):
-        enc.write(_T_TYPE + text(str(obj)))
-        return True
-    return False
+    if issubclass(t, pa.ChunkedArray):
+        return _encode_chunked
+    if issubclass(t, pa.Array):
+        return _encode_array
+    if issubclass(t, (pa.Table, pa.RecordBatch)):
+        return _encode_table
+    if issubclass(t, pa.Scalar):
+        return _encode_scalar
+    if issubclass(t, pa.DataType):
+        return _encode_type
+    return None
+
+
+def _encode_chunked(enc: Any, obj: Any) -> None:
+    encode_chunks(enc, obj.type, obj.chunks)
+
+
+def _encode_array(enc: Any, obj: Any) -> None:
+    encode_chunks(enc, obj.type, [obj])
+
+
+def _encode_table(enc: Any, obj: Any) -> None:
+    pa = sys.modules["pyarrow"]
+    enc.write(_T_TABLE + u64(obj.num_rows) + u64(obj.num_columns))
+    for field, column in zip(obj.schema, obj.columns):
+        enc.write(text(field.name))
+        if isinstance(column, pa.ChunkedArray):
+            encode_chunks(enc, column.type, column.chunks)
+        else:
+            encode_chunks(enc, column.type, [column])
+
+
+def _encode_scalar(enc: Any, obj: Any) -> None:
+    pa = sys.modules["pyarrow"]
+    enc.write(_T_SCALAR)
+    encode_chunks(enc, obj.type, [pa.array([obj], type=obj.type)])
+
+
+def _encode_type(enc: Any, obj: Any) -> None:
+    enc.write(_T_TYPE + text(str(obj)))
 
 
 def _type_name(pa: Any, typ: Any) -> str:

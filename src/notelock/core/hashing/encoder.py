@@ -47,6 +47,7 @@ _T_MEMORYVIEW = tag("memoryview")
 _T_LIST = tag("list")
 _T_TUPLE = tag("tuple")
 _T_DICT = tag("dict")
+_T_STRDICT = tag("dict-str")
 _T_ODICT = tag("odict")
 _T_SET = tag("set")
 _T_FROZENSET = tag("frozenset")
@@ -79,6 +80,7 @@ _T_ESTIMATOR = tag("estimator")
 _T_PICKLE = tag("pickle")
 _T_UNHASHABLE = tag("unhashable")
 _T_CODE = tag("code")
+_T_SELFCLASS = tag("own-class")
 
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
@@ -144,18 +146,18 @@ class Encoder:
     # -- dispatch ---------------------------------------------------------------
     def encode(self, obj: Any) -> None:
         """Write *obj*; never raises (unknown values go to the pickle fallback)."""
-        fn = _EXACT.get(type(obj))
+        t = type(obj)
+        fn = _HANDLERS.get(t) or _library_handler(t, obj)
         if fn is not None:
-            fn(self, obj)
-            return
-        try:
-            handled = _encode_library(self, obj)
-        except RecursionError:
-            raise
-        except Exception:  # noqa: BLE001 - a library object we could not read: fall back
-            handled = False
-        if not handled:
-            _encode_other(self, obj)
+            try:
+                fn(self, obj)
+                return
+            except RecursionError:
+                raise
+            except Exception:  # noqa: BLE001 - a library object we could not read: fall back
+                if t in _EXACT:  # builtin encoders only fail on a broken object: let the top decide
+                    raise
+        _encode_other(self, obj)
 
 
 # -- builtins -------------------------------------------------------------------
@@ -232,15 +234,28 @@ def _enc_dict_items(enc: Encoder, obj: Any, t: bytes, ordered: bool = False) -> 
         sub = enc.sub
         if ordered:
             items = [(sub(k), v) for k, v in obj.items()]
+        elif t is _T_DICT and all(type(k) is str for k in obj):
+            # Only exact str keys: their own order is canonical, no digests needed.
+            keys = sorted(obj)
+            enc.h.update(_T_STRDICT + u64(len(keys)))
+            for k in keys:
+                enc.h.update(text(k))
+                enc.encode(obj[k])
+            return
         else:
             # Keys ordered by their own digest: insertion order does not count.
-            items = sorted(((sub(k), v) for k, v in obj.items()), key=lambda kv: kv[0])
+            items = [(sub(k), v) for k, v in obj.items()]
+            items.sort(key=_first)
         enc.h.update(t + u64(len(items)))
         for kd, v in items:
             enc.h.update(kd)
             enc.encode(v)
     finally:
         enc.leave(obj)
+
+
+def _first(pair: tuple) -> Any:
+    return pair[0]
 
 
 def _enc_dict(enc: Encoder, obj: dict) -> None:
@@ -383,9 +398,16 @@ def _enc_method(enc: Encoder, m: types.MethodType) -> None:
 
 
 def _enc_type(enc: Encoder, cls: type) -> None:
+    cached = _GLOBAL_BYTES.get(cls)
+    if cached is not None:
+        enc.h.update(cached)
+        return
     name = _global_name(cls)
     if name is not None:
-        enc.h.update(_T_GLOBAL + text(name))
+        encoded = _T_GLOBAL + text(name)
+        if _cacheable(cls):
+            _GLOBAL_BYTES[cls] = encoded
+        enc.h.update(encoded)
         return
     from notelock.core.hashing.source import function_code_hash
 
@@ -467,30 +489,77 @@ def type_path(cls: type) -> str:
 # -- library types (numpy / pandas / pyarrow / sklearn) and the rest --------------
 
 
-def _encode_library(enc: Encoder, obj: Any) -> bool:
-    """Write objects of the data stack; False when *obj* is not one of them."""
+# Encodings of library classes by name, and class paths as framed text:
+# library classes are never redefined, so these never go stale.
+_GLOBAL_BYTES: dict[type, bytes] = {}
+_TYPE_TEXT: dict[type, bytes] = {}
+
+
+def _cacheable(t: type) -> bool:
+    module = getattr(t, "__module__", None)
+    return isinstance(module, str) and (module == "builtins" or module.split(".")[0] in _CACHEABLE)
+
+
+def _type_text(t: type) -> bytes:
+    """``text(type_path(t))``, cached for library classes."""
+    cached = _TYPE_TEXT.get(t)
+    if cached is None:
+        cached = text(type_path(t))
+        if _cacheable(t):
+            _TYPE_TEXT[t] = cached
+    return cached
+
+
+# Handlers found for exact types of numpy, pandas, pyarrow and scikit-learn.
+# Only types from those packages are kept: they are never redefined, unlike
+# classes in a notebook, so the table stays small and never goes stale.
+_HANDLERS: dict[type, Callable[[Encoder, Any], None]] = dict(_EXACT)
+_CACHEABLE = frozenset({"numpy", "pandas", "pyarrow", "sklearn"})
+
+
+def _enc_estimator(enc: Encoder, obj: Any) -> None:
+    from notelock.core.hashing.estimators import estimator_digest
+
+    enc.h.update(_T_ESTIMATOR + estimator_digest(obj, enc))
+
+
+def _library_handler(t: type, obj: Any) -> Callable[[Encoder, Any], None] | None:
+    """The handler for objects of the data stack (and estimators); None for anything else."""
     modules = sys.modules
+    fn = None
     if "numpy" in modules:
         from notelock.core.hashing import arrays
 
-        if arrays.encode_numpy(enc, obj):
-            return True
-    if "pandas" in modules:
+        fn = arrays.handler(t)
+    if fn is None and "pandas" in modules:
         from notelock.core.hashing import frames
 
-        if frames.encode_pandas(enc, obj):
-            return True
-    if "pyarrow" in modules:
+        fn = frames.handler(t)
+    if fn is None and "pyarrow" in modules:
         from notelock.core.hashing import arrow
 
-        if arrow.encode_pyarrow(enc, obj):
-            return True
-    from notelock.core.hashing import estimators
+        fn = arrow.handler(t)
+    if fn is None:
+        from notelock.core.hashing.estimators import is_estimator
 
-    if estimators.is_estimator(obj):
-        enc.h.update(_T_ESTIMATOR + estimators.estimator_digest(obj, enc))
-        return True
-    return False
+        if is_estimator(obj):
+            fn = _enc_estimator
+    if str(getattr(t, "__module__", "")).split(".")[0] in _CACHEABLE:
+        # A library type with no dedicated handler (e.g. sklearn's Cython Tree)
+        # goes straight to the generic path next time.
+        if fn is None:
+            fn = _enc_by_reduce if _has_own_reduce(t) else _encode_other
+        _HANDLERS[t] = fn
+    return fn
+
+
+def _enc_by_reduce(enc: Encoder, obj: Any) -> None:
+    """Objects that describe their state through ``__reduce_ex__`` (Cython types & co)."""
+    digest = _try_reduce(enc, obj)
+    if digest is not None:
+        enc.h.update(_T_REDUCE + digest)
+    else:
+        _enc_pickle(enc, obj)
 
 
 def _encode_other(enc: Encoder, obj: Any) -> None:
@@ -556,10 +625,8 @@ def _encode_other(enc: Encoder, obj: Any) -> None:
         _enc_dataclass(enc, obj, dataclasses)
         return
     if _has_own_reduce(t):
-        digest = _try_reduce(enc, obj)
-        if digest is not None:
-            enc.h.update(_T_REDUCE + digest)
-            return
+        _enc_by_reduce(enc, obj)
+        return
     _enc_pickle(enc, obj)
 
 
@@ -643,8 +710,9 @@ def _try_reduce(enc: Encoder, obj: Any) -> bytes | None:
     child = enc.child()
     try:
         rv = obj.__reduce_ex__(5)
+        t = type(obj)
         h = child.h
-        h.update(text(type_path(type(obj))))
+        h.update(_type_text(t))
         if isinstance(rv, str):  # a module-level singleton, pickled by name
             h.update(text(rv))
             return h.digest()
@@ -653,7 +721,10 @@ def _try_reduce(enc: Encoder, obj: Any) -> bytes | None:
         parts = list(rv) + [None] * (5 - len(rv))
         func, args, state, listitems, dictitems = parts[:5]
         h.update(u64(len(rv)))
-        child.encode(func)
+        if func is t:  # the usual ``(cls, args, state)``: the class is already written
+            h.update(_T_SELFCLASS)
+        else:
+            child.encode(func)
         child.encode(args)
         child.encode(state)
         child.encode(None if listitems is None else list(listitems))

@@ -13,6 +13,7 @@ learned the same thing hash equal.
 
 from __future__ import annotations
 
+import json
 import sys
 import weakref
 from typing import Any
@@ -90,12 +91,23 @@ def is_estimator(obj: Any) -> bool:
         return False
 
 
+_LEARNED: dict[tuple, list[str]] = {}
+
+
 def _learned(est: Any) -> list[str]:
+    """Sorted names of learned attributes (memoised per attribute set: forests repeat it)."""
     try:
         attrs = vars(est)
     except TypeError:  # __slots__ class without __dict__
         return []
-    return sorted(k for k in attrs if k.endswith("_") and not k.startswith("__"))
+    key = tuple(attrs)
+    names = _LEARNED.get(key)
+    if names is None:
+        names = sorted(k for k in key if k.endswith("_") and not k.startswith("__"))
+        if len(_LEARNED) >= 1024:
+            _LEARNED.clear()
+        _LEARNED[key] = names
+    return names
 
 
 def is_fitted(est: Any) -> bool:
@@ -114,8 +126,36 @@ def estimator_params(est: Any) -> dict:
     arrays, ...) become ``{"hash": value_hash(v), "type": path}``. Tuples are
     written as lists.
     """
-    params = est.get_params(deep=False)
+    params = _get_params(est)
     return {str(k): _canon(params[k]) for k in sorted(params, key=str)}
+
+
+_PARAM_NAMES: weakref.WeakKeyDictionary[type, tuple[str, ...]] = weakref.WeakKeyDictionary()
+
+
+def _get_params(est: Any) -> dict:
+    """``est.get_params(deep=False)``, without re-reading ``__init__``'s signature every time.
+
+    scikit-learn's own ``get_params`` inspects the signature on each call,
+    which dominates hashing a forest of small trees. When the class uses
+    ``BaseEstimator``'s implementation unchanged, the parameter names are
+    cached per class and read with ``getattr`` exactly as it would.
+    """
+    cls = type(est)
+    base = sys.modules.get("sklearn.base")
+    base_cls = getattr(base, "BaseEstimator", None) if base is not None else None
+    own_names = getattr(getattr(cls, "_get_param_names", None), "__func__", None)
+    if (
+        base_cls is None
+        or getattr(cls, "get_params", None) is not base_cls.get_params
+        or own_names is not base_cls._get_param_names.__func__
+    ):
+        return est.get_params(deep=False)
+    names = _PARAM_NAMES.get(cls)
+    if names is None:
+        names = tuple(cls._get_param_names())
+        _PARAM_NAMES[cls] = names
+    return {name: getattr(est, name) for name in names}
 
 
 def _canon(v: Any) -> Any:
@@ -151,8 +191,7 @@ def estimator_digest(est: Any, parent: Any = None) -> bytes:
 
     *parent* is an ``Encoder`` whose cycle guard and opaque reasons are shared.
     """
-    from notelock.core.canonical import dumps_compact
-    from notelock.core.hashing.encoder import Encoder
+    from notelock.core.hashing.encoder import Encoder, _type_text
 
     enc = Encoder() if parent is None else parent.child()
     names = _learned(est)
@@ -160,18 +199,57 @@ def estimator_digest(est: Any, parent: Any = None) -> bytes:
         return enc.h.digest()
     try:
         try:
-            params = dumps_compact(estimator_params(est))
+            params = _cached_params_text(est)
         except Exception as err:  # noqa: BLE001 - a broken get_params: hash what we can
             enc.opaque(f"parameters of {estimator_path(est)} unreadable: {type(err).__name__}")
             params = ""
-        enc.h.update(_T_EST + text(estimator_path(est)) + text(params) + u64(len(names)))
+        enc.h.update(_T_EST + _type_text(type(est)) + text(params) + u64(len(names)))
         attrs = vars(est) if names else {}
+        encode, update = enc.encode, enc.h.update
         for name in names:
-            enc.h.update(text(name))
-            enc.encode(attrs[name])
+            update(text(name))
+            encode(attrs[name])
     finally:
         enc.leave(est)
     return enc.h.digest()
+
+
+_SIMPLE = (type(None), bool, int, float, str)
+_TEXT_CACHE: dict[tuple, str] = {}  # holds classes: fine, it is bounded
+
+
+def _cached_params_text(est: Any) -> str:
+    """``_params_text(estimator_params(est))``, memoised when every parameter is a plain scalar.
+
+    The trees of a forest share all parameters but ``random_state``; with
+    only immutable scalars the key fully determines the text, so caching is
+    exact. The cache is bounded.
+    """
+    params = _get_params(est)
+    values = tuple(params.values())
+    types_ = tuple(map(type, values))
+    if all(t in _SIMPLE for t in types_):
+        # Types are part of the key: 1, 1.0 and True are equal dict keys.
+        key = (type(est), tuple(params), values, types_)
+        text_ = _TEXT_CACHE.get(key)
+        if text_ is None:
+            text_ = _params_text({str(k): _canon(params[k]) for k in sorted(params, key=str)})
+            if len(_TEXT_CACHE) >= 1024:
+                _TEXT_CACHE.clear()
+            _TEXT_CACHE[key] = text_
+        return text_
+    return _params_text({str(k): _canon(params[k]) for k in sorted(params, key=str)})
+
+
+def _params_text(params: dict) -> str:
+    """Canonical compact JSON of canonical params.
+
+    ``estimator_params`` already returns plain JSON data, so ``json.dumps``
+    is called directly (``canonical.dumps_compact`` would walk it again);
+    non-finite floats are written as ``NaN``/``Infinity`` tokens, which is
+    just as deterministic for hashing.
+    """
+    return json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True, default=str)
 
 
 def fitted_state_hash(est: Any) -> str:

@@ -19,7 +19,7 @@ Only called when pandas is already in ``sys.modules``.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from notelock.core.hashing.arrays import encode_ndarray, write_raw
 from notelock.core.hashing.base import i64, tag, text, u64
@@ -52,44 +52,72 @@ _COL = "col"
 _SKIP = ("skip",)
 
 
-def encode_pandas(enc: Any, obj: Any) -> bool:
-    """Write a pandas object; False if *obj* is not one."""
+def handler(t: type) -> Callable[[Any, Any], None] | None:
+    """The function writing values of pandas type *t*, or None if *t* is not a pandas type."""
     pd = sys.modules["pandas"]
-    if isinstance(obj, pd.DataFrame):
-        encode_frame(enc, obj)
-    elif isinstance(obj, pd.Series):
-        enc.write(_T_SERIES + u64(len(obj)) + text(dtype_name(obj.dtype)))
-        enc.encode(obj.name)
-        emit_values(enc, _values(obj))
-        encode_index(enc, obj.index)
-    elif isinstance(obj, pd.Index):
-        encode_index(enc, obj)
-    elif isinstance(obj, pd.api.extensions.ExtensionArray):
-        enc.write(_T_EA + u64(len(obj)) + text(dtype_name(obj.dtype)))
-        emit_values(enc, obj)
-    elif obj is pd.NaT:
-        enc.write(_T_NAT)
-    elif obj is pd.NA:
-        enc.write(_T_NA)
-    elif isinstance(obj, pd.Timestamp):
-        # isoformat keeps nanoseconds and the UTC offset; the zone name is added.
-        enc.write(_T_TIMESTAMP + text(obj.isoformat()) + text(str(obj.tz)))
-    elif isinstance(obj, pd.Timedelta):
-        enc.write(_T_TIMEDELTA + text(obj.isoformat()))
-    elif isinstance(obj, pd.Period):
-        enc.write(_T_PERIOD + text(str(obj)) + text(obj.freqstr))
-    elif isinstance(obj, pd.Interval):
-        enc.write(_T_INTERVAL + text(obj.closed))
-        enc.encode(obj.left)
-        enc.encode(obj.right)
-    elif isinstance(obj, pd.api.extensions.ExtensionDtype):
-        enc.write(_T_PDDTYPE + text(type(obj).__name__) + text(str(obj)))
-        if isinstance(obj, pd.CategoricalDtype):
-            enc.encode(obj.ordered)
-            enc.encode(obj.categories)
-    else:
-        return False
-    return True
+    for cls, fn in (
+        (pd.DataFrame, encode_frame),
+        (pd.Series, _encode_series),
+        (pd.Index, encode_index),
+        (pd.api.extensions.ExtensionArray, _encode_ea),
+        (type(pd.NaT), _encode_nat),
+        (type(pd.NA), _encode_na),
+        (pd.Timestamp, _encode_timestamp),
+        (pd.Timedelta, _encode_timedelta),
+        (pd.Period, _encode_period),
+        (pd.Interval, _encode_interval),
+        (pd.api.extensions.ExtensionDtype, _encode_pd_dtype),
+    ):
+        if issubclass(t, cls):
+            return fn
+    return None
+
+
+def _encode_series(enc: Any, obj: Any) -> None:
+    enc.write(_T_SERIES + u64(len(obj)) + text(dtype_name(obj.dtype)))
+    enc.encode(obj.name)
+    emit_values(enc, _values(obj))
+    encode_index(enc, obj.index)
+
+
+def _encode_ea(enc: Any, obj: Any) -> None:
+    enc.write(_T_EA + u64(len(obj)) + text(dtype_name(obj.dtype)))
+    emit_values(enc, obj)
+
+
+def _encode_nat(enc: Any, obj: Any) -> None:
+    enc.write(_T_NAT)
+
+
+def _encode_na(enc: Any, obj: Any) -> None:
+    enc.write(_T_NA)
+
+
+def _encode_timestamp(enc: Any, obj: Any) -> None:
+    # isoformat keeps nanoseconds and the UTC offset; the zone name is added.
+    enc.write(_T_TIMESTAMP + text(obj.isoformat()) + text(str(obj.tz)))
+
+
+def _encode_timedelta(enc: Any, obj: Any) -> None:
+    enc.write(_T_TIMEDELTA + text(obj.isoformat()))
+
+
+def _encode_period(enc: Any, obj: Any) -> None:
+    enc.write(_T_PERIOD + text(str(obj)) + text(obj.freqstr))
+
+
+def _encode_interval(enc: Any, obj: Any) -> None:
+    enc.write(_T_INTERVAL + text(obj.closed))
+    enc.encode(obj.left)
+    enc.encode(obj.right)
+
+
+def _encode_pd_dtype(enc: Any, obj: Any) -> None:
+    pd = sys.modules["pandas"]
+    enc.write(_T_PDDTYPE + text(type(obj).__name__) + text(str(obj)))
+    if isinstance(obj, pd.CategoricalDtype):
+        enc.encode(obj.ordered)
+        enc.encode(obj.categories)
 
 
 def dtype_name(dtype: Any) -> str:

@@ -1,0 +1,165 @@
+/**
+ * notelock's JupyterLab extension: wiring only. The sidebar lives in
+ * panel.ts, rendering in render.ts and graph.ts, REST calls in request.ts.
+ */
+import {
+  ILabShell,
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { FileDialog } from '@jupyterlab/filebrowser';
+import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import {
+  CommandToolbarButton,
+  downloadIcon,
+  LabIcon,
+  refreshIcon,
+  runIcon
+} from '@jupyterlab/ui-components';
+
+import { diffSvg, lockSvg } from './icons';
+import { DEFAULT_SETTINGS, LockPanel } from './panel';
+import { CommandIDs, INotelock, PANEL_ID, PLUGIN_ID } from './tokens';
+
+export const lockIcon = new LabIcon({ name: 'notelock:lock', svgstr: lockSvg });
+export const diffIcon = new LabIcon({ name: 'notelock:diff', svgstr: diffSvg });
+
+async function guard(title: string, action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    await showErrorMessage(title, (error as Error).message);
+  }
+}
+
+const plugin: JupyterFrontEndPlugin<INotelock> = {
+  id: PLUGIN_ID,
+  description: 'The Lock sidebar: the live lock of the active notebook, export, replay, diff.',
+  autoStart: true,
+  requires: [INotebookTracker],
+  optional: [ICommandPalette, ISettingRegistry, IDocumentManager, ILayoutRestorer, ILabShell],
+  provides: INotelock,
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    palette: ICommandPalette | null,
+    settingRegistry: ISettingRegistry | null,
+    docManager: IDocumentManager | null,
+    restorer: ILayoutRestorer | null,
+    labShell: ILabShell | null
+  ): INotelock => {
+    const { commands, shell } = app;
+    const panel = new LockPanel();
+    panel.id = PANEL_ID;
+    panel.title.icon = lockIcon;
+    panel.title.caption = 'Lock';
+    panel.title.label = labShell ? '' : 'Lock';
+
+    const toolbarLabel = (button: string, palette: string) => (args: Record<string, unknown>) =>
+      args.toolbar ? button : palette;
+    const hasLock = () => panel.hasLock;
+
+    commands.addCommand(CommandIDs.show, {
+      label: 'notelock: show lock',
+      caption: 'Show the Lock sidebar of the active notebook',
+      icon: lockIcon,
+      execute: () => {
+        shell.activateById(panel.id);
+        return panel.refresh();
+      }
+    });
+    commands.addCommand(CommandIDs.exportLock, {
+      label: toolbarLabel('Export', 'notelock: export'),
+      caption: 'Download the lock file of the active notebook',
+      icon: downloadIcon,
+      isEnabled: hasLock,
+      execute: () => guard('Cannot export the lock', () => panel.exportLock())
+    });
+    commands.addCommand(CommandIDs.replay, {
+      label: toolbarLabel('Replay', 'notelock: replay'),
+      caption: 'Re-run the recorded computation in a new kernel and check every result',
+      icon: runIcon,
+      isEnabled: () => hasLock() && panel.replayJob?.status !== 'running',
+      execute: async () => {
+        shell.activateById(panel.id);
+        await guard('Cannot replay the lock', () => panel.replay());
+      }
+    });
+    commands.addCommand(CommandIDs.diff, {
+      label: toolbarLabel('Diff…', 'notelock: diff…'),
+      caption: 'Compare this lock with another lock file',
+      icon: diffIcon,
+      isEnabled: () => hasLock() && !!docManager,
+      execute: async () => {
+        if (!docManager) {
+          return;
+        }
+        const result = await FileDialog.getOpenFiles({
+          manager: docManager,
+          title: 'Compare the lock with…',
+          filter: model =>
+            model.type === 'directory' || model.name.endsWith('.lock.json') ? {} : null
+        });
+        const picked = result.button.accept ? result.value?.[0] : undefined;
+        if (picked) {
+          shell.activateById(panel.id);
+          await panel.diffWith(picked.path);
+        }
+      }
+    });
+    commands.addCommand(CommandIDs.refresh, {
+      label: toolbarLabel('', 'notelock: refresh'),
+      caption: 'Reload the lock from the server',
+      icon: refreshIcon,
+      execute: () => panel.refresh()
+    });
+
+    for (const id of [CommandIDs.exportLock, CommandIDs.replay, CommandIDs.diff, CommandIDs.refresh]) {
+      panel.toolbar.addItem(
+        id.split(':')[1],
+        new CommandToolbarButton({ commands, id, args: { toolbar: true } })
+      );
+    }
+    panel.changed.connect(() => {
+      for (const id of [CommandIDs.exportLock, CommandIDs.replay, CommandIDs.diff]) {
+        commands.notifyCommandChanged(id);
+      }
+    });
+
+    if (palette) {
+      for (const command of [CommandIDs.show, CommandIDs.replay, CommandIDs.exportLock, CommandIDs.diff]) {
+        palette.addItem({ command, category: 'notelock' });
+      }
+    }
+
+    shell.add(panel, 'right', { rank: 650, type: 'Lock' });
+    restorer?.add(panel, PANEL_ID);
+
+    tracker.currentChanged.connect((_, current) => panel.setNotebook(current));
+    panel.setNotebook(tracker.currentWidget);
+    NotebookActions.executed.connect((_, { notebook }) => panel.cellExecuted(notebook));
+
+    if (settingRegistry) {
+      settingRegistry
+        .load(PLUGIN_ID)
+        .then(settings => {
+          const apply = () => {
+            panel.settings = {
+              refreshDelay: (settings.get('refreshDelay').composite as number) ?? DEFAULT_SETTINGS.refreshDelay,
+              showGraph: (settings.get('showGraph').composite as boolean) ?? DEFAULT_SETTINGS.showGraph
+            };
+          };
+          apply();
+          settings.changed.connect(apply);
+        })
+        .catch(reason => console.error('notelock: cannot load settings', reason));
+    }
+    return panel;
+  }
+};
+
+export default plugin;

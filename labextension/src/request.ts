@@ -1,0 +1,102 @@
+/**
+ * Calls to the server extension's REST API (docs/rest.md).
+ *
+ * Everything goes through ServerConnection so requests carry Jupyter's token
+ * or cookie and the XSRF header, under the server's base URL.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { IDiffReply, ILockReply, IReplayJob } from './tokens';
+
+/** An error answer of the API, with the server's one-line message. */
+export class NotelockRequestError extends Error {
+  constructor(
+    readonly status: number,
+    message: string
+  ) {
+    super(message);
+  }
+}
+
+async function request(
+  endpoint: string,
+  query: Record<string, string | number> = {},
+  init: RequestInit = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<Response> {
+  const url =
+    URLExt.join(settings.baseUrl, 'notelock', endpoint) +
+    URLExt.objectToQueryString(query);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new ServerConnection.NetworkError(error as TypeError);
+  }
+  if (!response.ok) {
+    let message = response.statusText || `HTTP ${response.status}`;
+    try {
+      const body = await response.json();
+      if (body && typeof body.message === 'string') {
+        message = body.message;
+      }
+    } catch {
+      // not JSON: keep the status text
+    }
+    throw new NotelockRequestError(response.status, message);
+  }
+  return response;
+}
+
+async function json<T>(response: Promise<Response>): Promise<T> {
+  return (await (await response).json()) as T;
+}
+
+/** The lock beside a notebook and its status. */
+export function fetchLock(path: string): Promise<ILockReply> {
+  return json(request('lock', { path }));
+}
+
+/** The lock file's exact bytes, and the name to save it under. */
+export async function fetchExport(
+  path: string
+): Promise<{ blob: Blob; name: string }> {
+  const response = await request('export', { path });
+  const disposition = response.headers.get('Content-Disposition') ?? '';
+  const match = /filename="([^"]+)"/.exec(disposition);
+  const name = match ? match[1] : path.split('/').pop() ?? 'notebook.lock.json';
+  return { blob: await response.blob(), name };
+}
+
+/** The semantic diff of two lock files. */
+export function fetchDiff(a: string, b: string): Promise<IDiffReply> {
+  return json(request('diff', { a, b }));
+}
+
+/** Start replaying a lock file; returns the new job. */
+export function startReplay(path: string): Promise<IReplayJob> {
+  return json(
+    request('replay', {}, { method: 'POST', body: JSON.stringify({ path }) })
+  );
+}
+
+/**
+ * The state of a replay job. With `after`, waits on the server (up to `wait`
+ * seconds) until the job has more than `after` events: a long poll, so the
+ * sidebar follows a replay without polling in a tight loop.
+ */
+export function fetchReplay(
+  id: string,
+  after?: number,
+  wait = 20
+): Promise<IReplayJob> {
+  const query: Record<string, number> =
+    after === undefined ? {} : { after, wait };
+  return json(request(`replay/${id}`, query));
+}
+
+/** Cancel a running replay. */
+export function cancelReplay(id: string): Promise<IReplayJob> {
+  return json(request(`replay/${id}`, {}, { method: 'DELETE' }));
+}

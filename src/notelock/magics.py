@@ -446,7 +446,21 @@ def load_ipython_extension(shell: Any) -> None:
     _STATE[id(shell)] = (recording, shell)
     # the cell running `%load_ext` fired pre_run_cell before notelock existed:
     # its post_run_cell records it, so the lock holds every cell from here on
-    recording.loading_cell = True
+    # (loaded at kernel start, e.g. by --InteractiveShellApp.extensions, there
+    # is no such cell and the first cell's own events record it)
+    recording.loading_cell = _cell_is_running(shell)
+
+
+def _cell_is_running(shell: Any) -> bool:
+    """Whether the shell is inside ``run_cell`` of a cell stored in history.
+
+    IPython stores a cell's input before running it and bumps the execution
+    counter after, so while a cell runs the raw history (which starts with a
+    placeholder ``""``) is one longer than the counter.
+    """
+    hist = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
+    count = getattr(shell, "execution_count", None)
+    return bool(hist) and isinstance(count, int) and len(hist) > count
 
 
 def unload_ipython_extension(shell: Any) -> None:

@@ -158,12 +158,14 @@ class Session:
             "reads": reads,
             "uses": uses,
             "options": to_plain(ident_options),
+            # ids of the producing nodes make identities Merkle-like: a change
+            # anywhere upstream gives every node below it a new id
+            "inputs": self._inputs_for([(h, run.read_values[n]) for n, h in reads.items()],
+                                       fallback=False),
         }
         identity = hashing.hash_json(node)
         node["identity"] = identity
         node["cell"] = run.index
-        node["inputs"] = self._inputs_for([(h, run.read_values[n]) for n, h in reads.items()],
-                                          fallback=False)
         if opaque:
             node["opaque"] = sorted(opaque)
         contract = contract_of(run.options)
@@ -305,7 +307,7 @@ class Session:
         for key in ("path", "url", "buffer", "bytes"):
             if key in token:
                 facts[key] = token[key]
-        facts["inputs"] = []
+        ident["inputs"] = []
         self._add_node("read", ident, facts, [(hashed.digest, result)], seconds)
 
     # ------------------------------------------------------------ estimators
@@ -353,7 +355,7 @@ class Session:
         rows = nodes.result_rows(result if op != "fit" else None)
         if rows is not None:
             facts["rows"] = rows
-        facts["inputs"] = self._inputs_for(values)
+        ident["inputs"] = self._inputs_for(values)
         self._add_node(op, ident, facts, produced, seconds)
 
     def report_failure(self, where: str, err: BaseException) -> None:

@@ -21,7 +21,8 @@ def code_hash(source: str) -> str:
     """Hash of Python source normalised through ``ast`` (no line/column attributes).
 
     Source that does not parse (e.g. a cell with IPython magics) is hashed as
-    its text with trailing whitespace stripped from every line. The two forms
+    its text with trailing whitespace stripped from every line (and trailing
+    blank lines dropped). The two forms
     cannot collide: an AST dump is itself valid Python, so no unparsable text
     equals one.
     """
@@ -29,7 +30,7 @@ def code_hash(source: str) -> str:
         tree = ast.parse(source)
         dumped = ast.dump(tree, annotate_fields=True, include_attributes=False)
     except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
-        stripped = "\n".join(line.rstrip() for line in source.splitlines())
+        stripped = "\n".join(line.rstrip() for line in source.splitlines()).rstrip("\n")
         return hash_bytes(stripped.encode("utf-8", "surrogatepass"))
     return hash_bytes(dumped.encode("utf-8", "surrogatepass"))
 

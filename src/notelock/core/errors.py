@@ -33,9 +33,14 @@ class HashingError(NotelockError):
 
 
 class DriftError(NotelockError):
-    """A read's source no longer matches what the lock recorded (strict mode)."""
+    """A read's source no longer matches what the lock recorded (strict mode).
+
+    Raised from inside an intercepted read, it stops the user's cell at that
+    read (``propagate``): that is the point of strict mode.
+    """
 
     exit_code = 1
+    propagate = True
 
 
 class UsageError(NotelockError):

@@ -205,6 +205,9 @@ class InterceptorRegistry:
         self._depth += 1
         try:
             token = self._guard("before " + qualname, self.sink.before_read, qualname, orig, args, kwargs)
+            if isinstance(token, dict) and "call" in token:
+                # a read policy redirected the call (replay pinned to a snapshot)
+                args, kwargs = token.pop("call")
             start = time.perf_counter()
             result = orig(*args, **kwargs)
             seconds = time.perf_counter() - start
@@ -235,6 +238,8 @@ class InterceptorRegistry:
         try:
             return func(*args)
         except Exception as err:  # noqa: BLE001 - recording must never break the user's call
+            if getattr(err, "propagate", False):  # e.g. a strict schema contract: stop the cell
+                raise
             try:
                 self.sink.report_failure(where, err)
             except Exception:  # noqa: BLE001

@@ -101,6 +101,18 @@ class Session:
         #: (text, data) -> text without secrets
         self.scrubber: Callable[[str, dict[str, Any]], str] | None = None
         self._dumper = IncrementalDumper()
+        # Extension points for the store, snapshots, cache, replay and schema
+        # contracts, which live in their own modules:
+        #: called as policy(token, func, args, kwargs) before a read; may set
+        #: token["call"] = (args, kwargs) to redirect it, or add facts to token
+        self.read_policies: list[Callable[[dict[str, Any], Callable, tuple, dict], None]] = []
+        #: called as observer(token, result, facts) after a read, before the node
+        #: is made; may add facts (e.g. "snapshot") or raise DriftError
+        self.read_observers: list[Callable[[dict[str, Any], Any, dict[str, Any]], None]] = []
+        #: called as hook(run) once a locked cell's node identity is known
+        self.cell_begin_hooks: list[Callable[[CellRun], None]] = []
+        #: called as hook(run, entry, error) after a locked cell ran
+        self.cell_end_hooks: list[Callable[[CellRun, dict[str, Any], BaseException | None], None]] = []
 
     # ------------------------------------------------------------ preexisting state
     def _classify_preexisting(self) -> tuple[dict[str, str], list[str]]:
@@ -177,6 +189,8 @@ class Session:
         run.node_id = lockfile.node_id("cell", identity)
         run.node = node
         run.ids_before = {k: id(v) for k, v in self.ns.items()}
+        for hook in self.cell_begin_hooks:
+            hook(run)
 
     def end_cell(self, error: BaseException | None, *, execution_count: int | None) -> dict[str, Any] | None:
         """Called after a cell ran (also when it raised). Returns the cell's entry."""
@@ -232,6 +246,8 @@ class Session:
         entry["nodes"] = list(run.inner)
         if run.options:
             entry["options"] = to_plain({k: v for k, v in run.options.items() if v})
+        for hook in self.cell_end_hooks:
+            hook(run, entry, None)
 
     # ------------------------------------------------------------ graph
     def _inputs_for(self, values: list[tuple[str, Any]], fallback: bool = True) -> list[str]:
@@ -285,6 +301,9 @@ class Session:
         else:
             token.update(nodes.describe_source(source, self.base_dir))
         token["options"] = {k: nodes.plain_option(v) for k, v in sorted(bound.items())}
+        token["_source"] = source
+        for policy in self.read_policies:
+            policy(token, func, args, kwargs)
         return token
 
     def after_read(self, token: dict[str, Any], result: Any, seconds: float) -> None:
@@ -299,6 +318,8 @@ class Session:
             facts.update(schema=sid, rows=frame["rows"], columns=frame["columns"])
         if hashed.opaque:
             facts["opaque"] = [hashed.reason or "output"]
+        for observer in self.read_observers:
+            observer(token, result, facts)
         ident = {"reader": token["reader"], "options": token["options"],
                  "content": token.get("content") or hashed.digest}
         for key in ("query", "connection"):

@@ -153,7 +153,9 @@ def test_sql_read_against_real_sqlite_hides_password(kernel, data_dir: Path):
     kernel.ok("%%lock\ncon = sqlite3.connect('db.sqlite')\nr = pd.read_sql_query('SELECT * FROM t', con)\n"
               "t = pd.read_sql('SELECT k FROM t WHERE k > 1', con)\ncon.close()\ndel con")
     lock = _lock(data_dir)
-    reads = [n for n in lock["nodes"].values() if n["op"] == "read"]
+    [cell] = [c for c in lock["cells"] if "read_sql_query" in c["source"]]
+    reads = [lock["nodes"][n] for n in cell["nodes"]]
+    assert [r["reader"] for r in reads] == ["pandas.read_sql_query", "pandas.read_sql"]
     assert [r["connection"] for r in reads] == ["sqlite:///db.sqlite"] * 2
     assert reads[0]["rows"] == 3
     nulls = {c["name"]: c["nulls"] for c in lock["schemas"][reads[0]["schema"]]["columns"]}

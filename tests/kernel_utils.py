@@ -71,6 +71,8 @@ class Kernel:
             elif kind == "status" and content["execution_state"] == "idle":
                 break
         reply = self.kc.get_shell_msg(timeout=timeout)
+        while reply["parent_header"].get("msg_id") != msg_id:  # a stale reply from an earlier request
+            reply = self.kc.get_shell_msg(timeout=timeout)
         out["status"] = reply["content"]["status"]
         # help (`%lock?`) arrives as a pager payload on the reply
         out["page"] = "".join(p.get("data", {}).get("text/plain", "")

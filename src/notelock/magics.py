@@ -307,7 +307,7 @@ class LockMagics(Magics):
         super().__init__(shell)
         self.recording = recording
 
-    @magic_arguments()
+    @magic_arguments(name="%lock")
     @argument("--snapshot", action="store_true", help="keep a copy of every input this cell reads in the store")
     @argument("--cache", action="store_true", help="restore this cell's results from the store when its identity was seen before")
     @argument("--strict", action="store_true", help="stop the cell at a read whose schema differs from the lock")
@@ -341,7 +341,7 @@ class LockMagics(Magics):
         result = self.shell.run_cell(cell, store_history=False)
         return result.result
 
-    @magic_arguments()
+    @magic_arguments(name="lock")
     @argument("command", nargs="?", default="show",
               help="show (default) | export [PATH] | status | env | seed N | allow-dirty")
     @argument("args", nargs="*", help="arguments of the command")

@@ -205,11 +205,15 @@ class InterceptorRegistry:
         self._depth += 1
         try:
             token = self._guard("before " + qualname, self.sink.before_read, qualname, orig, args, kwargs)
-            if isinstance(token, dict) and "call" in token:
-                # a read policy redirected the call (replay pinned to a snapshot)
-                args, kwargs = token.pop("call")
+            serve = None
+            if isinstance(token, dict):
+                # a read policy may redirect the call or serve the result itself
+                # (replay pinned to a snapshot: a file copy, or a SQL result's Parquet)
+                if "call" in token:
+                    args, kwargs = token.pop("call")
+                serve = token.pop("serve", None)
             start = time.perf_counter()
-            result = orig(*args, **kwargs)
+            result = serve() if serve is not None else orig(*args, **kwargs)
             seconds = time.perf_counter() - start
             if token is not None:
                 self._guard("after " + qualname, self.sink.after_read, token, result, seconds)

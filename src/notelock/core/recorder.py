@@ -104,7 +104,9 @@ class Session:
         # Extension points for the store, snapshots, cache, replay and schema
         # contracts, which live in their own modules:
         #: called as policy(token, func, args, kwargs) before a read; may set
-        #: token["call"] = (args, kwargs) to redirect it, or add facts to token
+        #: token["call"] = (args, kwargs) to redirect it, token["serve"] = a
+        #: zero-argument callable returning the result instead of reading, or
+        #: add facts to token (keys not starting with "_" that after_read copies)
         self.read_policies: list[Callable[[dict[str, Any], Callable, tuple, dict], None]] = []
         #: called as observer(token, result, facts) after a read, before the node
         #: is made; may add facts (e.g. "snapshot") or raise DriftError

@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
             finished = {futures[f]: f.result() for f in as_completed(futures)}
         outcomes = [finished[nb] for nb in notebooks]
     progress.close()
-    print(format_table(outcomes, base=Path.cwd()))
+    print(format_table(outcomes))
     return max((o.exit_code for o in outcomes), default=0)
 
 
@@ -110,13 +111,15 @@ def build_one(notebook: Path, target: Path, *, execute: bool, timeout: int | Non
     """Build one lock; never raises for a failure of this notebook (it is in the outcome)."""
     from ..build import build_lock
 
+    started = time.perf_counter()
     try:
         result = build_lock(notebook, target=target, execute=execute, timeout=timeout, kernel_name=kernel_name)
     except NotelockError as err:
-        return Outcome(notebook, "failed", error=str(err), exit_code=err.exit_code)
+        return Outcome(notebook, "failed", error=str(err), exit_code=err.exit_code,
+                       seconds=time.perf_counter() - started)
     except Exception as err:  # noqa: BLE001 - one notebook's surprise must not stop the others
         return Outcome(notebook, "failed", error=f"{type(err).__name__}: {' '.join(str(err).split())}",
-                       exit_code=1)
+                       exit_code=1, seconds=time.perf_counter() - started)
     for line in result.warnings:
         print(f"{notebook.name}: {line}", file=sys.stderr)
     return Outcome(notebook, "ok" if execute else "fresh", identity=result.identity,
@@ -181,16 +184,11 @@ class _Progress:
             self.bar.close()
 
 
-def format_table(outcomes: list[Outcome], base: Path | None = None) -> str:
+def format_table(outcomes: list[Outcome]) -> str:
     """The final table: notebook, status, identity (short), nodes, seconds, error."""
     rows = [("notebook", "status", "identity", "nodes", "seconds", "error")]
     for o in outcomes:
-        name = str(o.notebook)
-        if base is not None:
-            try:
-                name = str(o.notebook.absolute().relative_to(base.absolute()))
-            except ValueError:
-                pass
+        name = str(o.notebook)  # as the user named it
         ident = o.identity.split(":", 1)[-1][:12] if o.identity else "-"
         rows.append((name, o.status, ident, "-" if o.nodes is None else str(o.nodes),
                      "-" if o.seconds is None else f"{o.seconds:.1f}", _short(o.error)))

@@ -22,11 +22,12 @@ DESCRIPTION = """\
 Run each notebook in a fresh kernel in its folder and write its lock file
 (fraud.ipynb -> fraud.lock.json beside it, or in --output-dir).
 
-A notebook that loads notelock itself (%load_ext notelock, %%lock cells) runs
-exactly as written, so its lock is the one an interactive run records; any
-other notebook gets every cell recorded as if it were %%lock. A failing cell
-fails that notebook's build and leaves its previous lock untouched; the
-other notebooks still build.
+A notebook that loads notelock itself (%load_ext notelock) runs exactly as
+written, so its lock is the one an interactive run records; any other
+notebook gets notelock loaded at kernel start and, unless it has %%lock cells
+of its own, every cell recorded as if it were %%lock. A failing cell fails
+that notebook's build and leaves its previous lock untouched; the other
+notebooks still build.
 
 With --no-execute nothing runs: the lock beside each notebook is checked
 against the notebook (workflow.checksum) and copied to --output-dir if given.

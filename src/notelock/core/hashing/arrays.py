@@ -134,7 +134,7 @@ _PAD_MASKS: dict[Any, Any] = {}
 
 
 def _padding_mask(dt: Any) -> Any:
-    """For a structured dtype with padding: a uint8 mask, 0xFF on bytes some field covers.
+    """For a structured dtype with padding: a mask with 0xFF on bytes some field covers.
 
     None when every byte belongs to a field. Padding bytes hold whatever was
     in memory (two equal arrays may differ there), so they are masked out.
@@ -146,7 +146,13 @@ def _padding_mask(dt: Any) -> Any:
     np = sys.modules["numpy"]
     mask = np.zeros(dt.itemsize, dtype=np.uint8)
     _cover(dt, 0, mask)
-    result = None if mask.all() else mask
+    if mask.all():
+        result = None
+    else:
+        # Applied word-wise: an AND over 8-byte words is several times faster
+        # than broadcasting a byte mask over every record.
+        word = next(w for w in (8, 4, 2, 1) if dt.itemsize % w == 0)
+        result = mask.view(f"<u{word}")
     if len(_PAD_MASKS) < 4096:
         _PAD_MASKS[dt] = result
     return result
@@ -170,8 +176,14 @@ def _cover(dt: Any, base: int, mask: Any) -> None:
         mask[base : base + dt.itemsize] = 0xFF
 
 
+_SHAPE_STRUCTS: dict[int, Any] = {}
+
+
 def _pack_shape(ndim: int, shape: tuple) -> bytes:
-    return struct.pack(f"<{ndim + 1}Q", ndim, *shape)
+    packer = _SHAPE_STRUCTS.get(ndim)
+    if packer is None:
+        packer = _SHAPE_STRUCTS[ndim] = struct.Struct(f"<{ndim + 1}Q")
+    return packer.pack(ndim, *shape)
 
 
 def write_raw(enc: Any, arr: Any) -> None:
@@ -192,7 +204,7 @@ def write_raw(enc: Any, arr: Any) -> None:
     if dt.fields is not None:
         mask = _padding_mask(dt)
         if mask is not None:
-            rows = np.ascontiguousarray(arr).reshape(-1).view(np.uint8).reshape(-1, dt.itemsize)
+            rows = np.ascontiguousarray(arr).reshape(-1).view(mask.dtype).reshape(-1, mask.shape[0])
             enc.h.update(np.bitwise_and(rows, mask))
             return
         if arr.flags.c_contiguous:

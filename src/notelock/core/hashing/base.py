@@ -128,3 +128,18 @@ def text(s: str) -> bytes:
     """Length-prefixed UTF-8 of a string (lone surrogates kept, never an error)."""
     raw = s.encode("utf-8", "surrogatepass")
     return _pack_u64(len(raw)) + raw
+
+
+_NAMES: dict[str, bytes] = {}
+
+
+def name_text(s: str) -> bytes:
+    """``text(s)`` memoised for short strings (attribute names, dict keys, column labels)."""
+    cached = _NAMES.get(s)
+    if cached is None:
+        cached = text(s)
+        if len(s) <= 64:
+            if len(_NAMES) >= 65536:
+                _NAMES.clear()
+            _NAMES[s] = cached
+    return cached

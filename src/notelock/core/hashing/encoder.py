@@ -31,7 +31,7 @@ import sys
 import types
 from typing import Any, Callable
 
-from notelock.core.hashing.base import PREFIX, _new, blob, f64, i64, tag, text, u64
+from notelock.core.hashing.base import PREFIX, _new, blob, f64, i64, name_text, tag, text, u64
 
 _T_NONE = tag("None")
 _T_TRUE = tag("bool") + b"\x01"
@@ -237,10 +237,11 @@ def _enc_dict_items(enc: Encoder, obj: Any, t: bytes, ordered: bool = False) -> 
         elif t is _T_DICT and all(type(k) is str for k in obj):
             # Only exact str keys: their own order is canonical, no digests needed.
             keys = sorted(obj)
-            enc.h.update(_T_STRDICT + u64(len(keys)))
+            update, encode = enc.h.update, enc.encode
+            update(_T_STRDICT + u64(len(keys)))
             for k in keys:
-                enc.h.update(text(k))
-                enc.encode(obj[k])
+                update(name_text(k))
+                encode(obj[k])
             return
         else:
             # Keys ordered by their own digest: insertion order does not count.

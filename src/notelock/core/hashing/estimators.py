@@ -18,7 +18,8 @@ import sys
 import weakref
 from typing import Any
 
-from notelock.core.hashing.base import PREFIX, tag, text, u64
+from notelock.core.hashing.base import PREFIX, name_text, tag, text, u64
+from notelock.core.hashing.encoder import Encoder, _type_text
 
 _T_EST = tag("sklearn-estimator")
 
@@ -191,35 +192,34 @@ def estimator_digest(est: Any, parent: Any = None) -> bytes:
 
     *parent* is an ``Encoder`` whose cycle guard and opaque reasons are shared.
     """
-    from notelock.core.hashing.encoder import Encoder, _type_text
-
     enc = Encoder() if parent is None else parent.child()
     names = _learned(est)
     if not enc.enter(est):
         return enc.h.digest()
     try:
         try:
-            params = _cached_params_text(est)
+            params = _cached_params_bytes(est)
         except Exception as err:  # noqa: BLE001 - a broken get_params: hash what we can
             enc.opaque(f"parameters of {estimator_path(est)} unreadable: {type(err).__name__}")
-            params = ""
-        enc.h.update(_T_EST + _type_text(type(est)) + text(params) + u64(len(names)))
-        attrs = vars(est) if names else {}
-        encode, update = enc.encode, enc.h.update
-        for name in names:
-            update(text(name))
-            encode(attrs[name])
+            params = text("")
+        update, encode = enc.h.update, enc.encode
+        update(_T_EST + _type_text(type(est)) + params + u64(len(names)))
+        if names:
+            attrs = vars(est)
+            for name in names:
+                update(name_text(name))
+                encode(attrs[name])
     finally:
         enc.leave(est)
     return enc.h.digest()
 
 
 _SIMPLE = (type(None), bool, int, float, str)
-_TEXT_CACHE: dict[tuple, str] = {}  # holds classes: fine, it is bounded
+_TEXT_CACHE: dict[tuple, bytes] = {}  # holds classes: fine, it is bounded
 
 
-def _cached_params_text(est: Any) -> str:
-    """``_params_text(estimator_params(est))``, memoised when every parameter is a plain scalar.
+def _cached_params_bytes(est: Any) -> bytes:
+    """``text(_params_text(estimator_params(est)))``, memoised when every parameter is a plain scalar.
 
     The trees of a forest share all parameters but ``random_state``; with
     only immutable scalars the key fully determines the text, so caching is
@@ -231,14 +231,14 @@ def _cached_params_text(est: Any) -> str:
     if all(t in _SIMPLE for t in types_):
         # Types are part of the key: 1, 1.0 and True are equal dict keys.
         key = (type(est), tuple(params), values, types_)
-        text_ = _TEXT_CACHE.get(key)
-        if text_ is None:
-            text_ = _params_text({str(k): _canon(params[k]) for k in sorted(params, key=str)})
+        cached = _TEXT_CACHE.get(key)
+        if cached is None:
+            cached = text(_params_text({str(k): _canon(params[k]) for k in sorted(params, key=str)}))
             if len(_TEXT_CACHE) >= 1024:
                 _TEXT_CACHE.clear()
-            _TEXT_CACHE[key] = text_
-        return text_
-    return _params_text({str(k): _canon(params[k]) for k in sorted(params, key=str)})
+            _TEXT_CACHE[key] = cached
+        return cached
+    return text(_params_text({str(k): _canon(params[k]) for k in sorted(params, key=str)}))
 
 
 def _params_text(params: dict) -> str:

@@ -212,11 +212,14 @@ def _execute(path: Path, nb: Any, work_dir: Path, *, timeout: int | None, kernel
                             extra_arguments=extra, resources={"metadata": {"path": str(path.parent)}},
                             on_cell_execute=lambda cell, cell_index: current.update(index=cell_index),
                             **kwargs)
+    # the kernel's own stderr (start-up noise, an extension that failed to
+    # load) is kept aside and quoted only when the build fails because of it
+    kernel_log = tempfile.TemporaryFile()
     try:
         try:
             client.km = client.create_kernel_manager()
             client.km.shutdown_wait_time = SHUTDOWN_WAIT_S
-            client.execute(env=env, cwd=str(path.parent))
+            client.execute(env=env, cwd=str(path.parent), stderr=kernel_log)
         except NoSuchKernel as err:
             raise NotelockError(f"{path.name}: no kernel named {err.args[0]!r} (see: jupyter kernelspec list)") from None
         except CellExecutionError as err:
@@ -231,19 +234,31 @@ def _execute(path: Path, nb: Any, work_dir: Path, *, timeout: int | None, kernel
             raise BuildError(f"{path.name}: cell {index + 1} did not finish within {timeout} s"
                              " (raise --timeout)") from None
         except DeadKernelError as err:
-            raise BuildError(f"{path.name}: the kernel died ({err})") from None
+            raise BuildError(f"{path.name}: the kernel died ({err}){_last_error(kernel_log)}") from None
         except RuntimeError as err:  # nbclient's kernel start-up failures
-            raise BuildError(f"{path.name}: {err}") from None
+            raise BuildError(f"{path.name}: {err}{_last_error(kernel_log)}") from None
         data = tmp.read_bytes()
         if not data.strip():
             raise BuildError(f"{path.name}: the kernel recorded no lock"
                              + (" (the notebook has no code cells)" if not _executed_counts(nb)
-                                else " (is notelock importable in the kernel?)"))
+                                else f" (is notelock importable in the kernel?){_last_error(kernel_log)}"))
         lock = loads_lock(data, lock_path_for(path).name)
         _check_complete(path, nb, lock)
         return data, lock, _kernel_warnings(nb)
     finally:
+        kernel_log.close()
         _remove_temporaries(tmp)
+
+
+def _last_error(log: Any) -> str:
+    """``: <last line that looks like an error>`` of the kernel's stderr, or ``""``."""
+    try:
+        log.seek(0)
+        lines = log.read().decode("utf-8", "replace").splitlines()
+    except (OSError, ValueError):
+        return ""
+    errors = [ln.strip() for ln in lines if "Error" in ln or "error" in ln]
+    return f": kernel says: {errors[-1][:300]}" if errors else ""
 
 
 def _executed_counts(nb: Any) -> list[int]:

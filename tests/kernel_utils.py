@@ -26,15 +26,28 @@ def kernel_env(cwd: Path, notebook: str | None, extra: dict | None = None) -> di
 
 
 def run_notebook(path: Path, *, env: dict | None = None, allow_errors: bool = False,
-                 timeout: int = 600) -> nbformat.NotebookNode:
+                 timeout: int = 600, save: bool = True) -> nbformat.NotebookNode:
     """Execute *path* in a fresh kernel in its folder, as JupyterLab would
-    (the session path set), save the executed notebook back, and return it."""
+    (the session path set), save the executed notebook back (unless *save* is
+    false), and return it."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute(env=kernel_env(path.parent, path.name, env), cwd=str(path.parent))
-    nbformat.write(nb, path)
+    if save:
+        nbformat.write(nb, path)
     return nb
+
+
+def outputs_text(nb: nbformat.NotebookNode) -> str:
+    """Everything the notebook's cells printed or displayed, as one string."""
+    import json
+
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(json.dumps(out, ensure_ascii=False))
+    return "\n".join(parts)
 
 
 class Kernel:

@@ -261,7 +261,7 @@ class _Recording:
             pass
 
     def at_exit(self) -> None:
-        self._workflow_ready.wait(30)
+        self._workflow_ready.wait(4)  # the kernel's shutdown grace period is ~5 s
         if self.pending_write or self._workflow_pending_in_file:
             self._flush_quietly()
 

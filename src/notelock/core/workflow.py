@@ -93,6 +93,9 @@ def notebook_checksum(
 
     Raises :class:`NotelockError` if the file cannot be read or is not a notebook.
     """
+    from .lazyimport import defer_slow_schema_imports
+
+    defer_slow_schema_imports()
     import nbformat
     from nbstripout._utils import strip_output
 

@@ -72,6 +72,9 @@ class CellRun:
     inner: list[str] = field(default_factory=list)
     ids_before: dict[str, int] = field(default_factory=dict)
     read_values: dict[str, Any] = field(default_factory=dict)
+    #: the cell node's recorded facts (writes, output, …) when the cell was
+    #: served from the cache: they hold as recorded, so nothing is re-hashed
+    restored: dict[str, Any] | None = None
 
 
 class Session:
@@ -221,6 +224,10 @@ class Session:
     def _finish_locked(self, run: CellRun, entry: dict[str, Any]) -> None:
         node = run.node
         assert node is not None and run.node_id is not None
+        if run.restored is not None:
+            node.update(run.restored)
+            self._register_writes(run, entry, node["writes"])
+            return
         changed = [k for k, v in self.ns.items()
                    if not is_internal_name(k) and run.ids_before.get(k) != id(v)]
         names = sorted(set(changed) | {n for n in run.facts.writes if n in self.ns and not is_internal_name(n)})
@@ -238,6 +245,11 @@ class Session:
         if opaque:
             node["opaque"] = sorted(opaque)
         node["output"] = hashing.hash_json(writes)
+        self._register_writes(run, entry, writes)
+
+    def _register_writes(self, run: CellRun, entry: dict[str, Any], writes: dict[str, str]) -> None:
+        node = run.node
+        assert node is not None and run.node_id is not None
         with self._mutex:
             self.nodes.setdefault(run.node_id, node)
             self.durations[run.node_id] = round(time.perf_counter() - run.started, 6)

@@ -98,6 +98,7 @@ class _Recording:
         hidden = set(getattr(shell, "user_ns_hidden", {}) or {})
         self.session = Session(lock_path, notebook, shell.user_ns, provided=hidden, warn=self.warn)
         self._wire_sections(notebook)
+        self._attach_contracts()
         self.depth = 0
         self.pending_write = False
         self.write_error: str | None = None
@@ -109,6 +110,12 @@ class _Recording:
 
     def warn(self, message: str) -> None:
         print(self._scrub_text(message), file=sys.stderr)
+
+    def _attach_contracts(self) -> None:
+        # schema/determinism contracts and, in a replay kernel, the read pins
+        from .verify_face import attach
+
+        attach(self)
 
     def _scrub_text(self, text: str) -> str:
         try:
@@ -312,6 +319,7 @@ class LockMagics(Magics):
     @argument("--cache", action="store_true", help="restore this cell's results from the store when its identity was seen before")
     @argument("--strict", action="store_true", help="stop the cell at a read whose schema differs from the lock")
     @argument("--nondeterministic", action="store_true", help="record the cell's results but do not verify them on replay")
+    @argument("--deterministic", action="store_true", help="verify this cell exactly on replay, whatever %%lock contract says")
     @argument("--rtol", type=float, default=None, help="verify numeric results on replay within this relative tolerance")
     @argument("--atol", type=float, default=None, help="verify numeric results on replay within this absolute tolerance")
     @cell_magic("lock")
@@ -343,7 +351,8 @@ class LockMagics(Magics):
 
     @magic_arguments(name="lock")
     @argument("command", nargs="?", default="show",
-              help="show (default) | export [PATH] | status | env | seed N | allow-dirty")
+              help="show (default) | export [PATH] | status | env | seed N | allow-dirty | diff OTHER"
+                   " | strict on|off | contract deterministic|nondeterministic")
     @argument("args", nargs="*", help="arguments of the command")
     @line_magic("lock")
     def lock_line(self, line: str) -> None:
@@ -365,6 +374,16 @@ class LockMagics(Magics):
         ``%lock allow-dirty``
             record runs from a git tree with uncommitted changes without a
             warning; the lock says so (``workflow.allow_dirty``).
+        ``%lock diff OTHER``
+            the semantic diff from another lock (a path, a notebook, or
+            ``NB.ipynb~1``) to this session's: what changed first.
+        ``%lock strict on|off``
+            stop a cell at a read whose schema differs from the previous
+            read of the same source (default: a warning).
+        ``%lock contract deterministic|nondeterministic``
+            how replay verifies cells that declare nothing (recorded in the
+            lock); a cell overrides it with ``--deterministic``,
+            ``--nondeterministic`` or ``--rtol/--atol``.
 
         Examples
         --------
@@ -424,6 +443,23 @@ class LockMagics(Magics):
     def _cmd_allow_dirty(self, args: list[str]) -> None:
         self.recording.workflow.allow_dirty = True
         print("notelock: runs from a dirty git tree are allowed and recorded as such")
+
+    def _cmd_diff(self, args: list[str]) -> None:
+        from .verify_face import lock_diff
+
+        if len(args) != 1:
+            raise NotelockUsage("usage: %lock diff OTHER.lock.json (or NB.ipynb, NB.ipynb~1)")
+        print(lock_diff(self.recording, args[0]))
+
+    def _cmd_strict(self, args: list[str]) -> None:
+        from .verify_face import set_strict
+
+        print(set_strict(self.recording, args))
+
+    def _cmd_contract(self, args: list[str]) -> None:
+        from .verify_face import set_contract
+
+        print(set_contract(self.recording, args))
 
 
 class NotelockUsage(NotelockError):

@@ -98,8 +98,8 @@ export function renderGraph(lock: ILock, options: IGraphOptions = {}): SVGSVGEle
   const layout = layoutGraph(lock);
   const root = svg('svg', {
     class: 'jp-notelock-graph',
-    width: layout.width,
-    height: layout.height,
+    // Shrinks to the sidebar's width (never grows past its natural size).
+    style: `max-width: ${layout.width}px`,
     viewBox: `0 0 ${layout.width} ${layout.height}`,
     role: 'img',
     'aria-label': `Graph of ${layout.nodes.length} nodes`

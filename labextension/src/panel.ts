@@ -182,6 +182,11 @@ export class LockPanel extends Panel implements INotelock {
     }
   }
 
+  clearSelection(): void {
+    this._selected = null;
+    this.render();
+  }
+
   /** Download the lock file exactly as it is on disk. */
   async exportLock(): Promise<void> {
     const path = this._reply?.lock_path;
@@ -298,6 +303,8 @@ export class LockPanel extends Panel implements INotelock {
     }
     const verdicts = this._verdicts();
     const onSelect = (id: string) => void this.selectNode(id);
+    // In the list, clicking the open node again closes its details.
+    const toggle = (id: string) => (id === this._selected ? this.clearSelection() : onSelect(id));
     if (this._job) {
       const replay = renderReplay(lock, this._job, onSelect);
       if (this._job.status === 'running') {
@@ -310,13 +317,14 @@ export class LockPanel extends Panel implements INotelock {
     if (this._diff) {
       body.append(renderDiff(this._diff));
     }
+    const details =
+      this._selected && lock.nodes[this._selected]
+        ? renderDetails(lock, this._selected, { verdict: verdicts.get(this._selected), onSelect })
+        : null;
     body.append(
       h('h3', { class: 'jp-notelock-section' }, 'Nodes'),
-      renderNodeList(lock, { selected: this._selected, verdicts, onSelect })
+      renderNodeList(lock, { selected: this._selected, verdicts, onSelect: toggle, expanded: details })
     );
-    if (this._selected && lock.nodes[this._selected]) {
-      body.append(renderDetails(lock, this._selected, { verdict: verdicts.get(this._selected), onSelect }));
-    }
     if (this._settings.showGraph) {
       const wrapper = h('div', { class: 'jp-notelock-graph-wrapper' });
       wrapper.append(renderGraph(lock, { selected: this._selected, verdicts, onSelect }));

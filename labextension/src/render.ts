@@ -151,6 +151,8 @@ export interface INodeListOptions {
   selected?: string | null;
   verdicts?: Map<string, INodeVerdict>;
   onSelect?: (id: string) => void;
+  /** Shown right under the selected row (its details), if given. */
+  expanded?: HTMLElement | null;
 }
 
 /** The nodes in execution order, one row each. */
@@ -203,6 +205,9 @@ export function renderNodeList(lock: ILock, options: INodeListOptions = {}): HTM
       });
     }
     list.append(item);
+    if (options.selected === id && options.expanded) {
+      list.append(h('li', { class: 'jp-notelock-node-expanded' }, options.expanded));
+    }
   }
   if (!list.childElementCount) {
     list.append(h('li', { class: 'jp-notelock-empty' }, 'No nodes recorded yet.'));

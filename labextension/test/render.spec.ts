@@ -188,6 +188,13 @@ describe('node list', () => {
     expect(el.querySelector('.jp-mod-selected')!.getAttribute('data-id')).toBe(PREDICT);
   });
 
+  it('opens the details right under the selected row', () => {
+    const details = document.createElement('div');
+    const el = renderNodeList(loadLock(), { selected: FIT, expanded: details });
+    expect(el.querySelector(`[data-id="${FIT}"]`)!.nextElementSibling!.firstChild).toBe(details);
+    expect(el.querySelectorAll('.jp-notelock-node')).toHaveLength(8);
+  });
+
   it('highlights diverged nodes', () => {
     const verdicts = new Map([[FIT, { id: FIT, op: 'fit', verdict: 'DIVERGED', detail: 'x' }]]);
     const el = renderNodeList(loadLock(), { verdicts });

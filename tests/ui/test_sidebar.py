@@ -1,0 +1,315 @@
+"""The Lock sidebar in a real browser against a real JupyterLab.
+
+Starts ``jupyter lab`` from the installed package (the extension the wheel
+ships, not a development link) in a scratch copy of ``notebooks/``, opens the
+example notebook in Debian's chromium through Playwright, runs every cell,
+opens the Lock sidebar and checks it against the lock file on disk: nodes and
+ids, Export, Replay. Screenshots of the sidebar go to docs/images/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+IMAGES = ROOT / "docs" / "images"
+CHROMIUM = Path("/usr/bin/chromium")
+NOTEBOOK = "fraud_detection.ipynb"
+LOCK = "fraud_detection.lock.json"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.kernel]
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(message)  # CI installs it; missing there is a broken setup, not a skip
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _installed_labextension() -> Path:
+    from jupyter_core.paths import jupyter_path
+
+    for base in jupyter_path("labextensions"):
+        candidate = Path(base) / "notelock"
+        if candidate.exists():
+            return candidate
+    raise AssertionError("the notelock labextension is not installed (pip install the package first)")
+
+
+def _replay_cli_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("notelock.cli") is not None and importlib.util.find_spec("notelock.cli.replay") is not None
+
+
+class Lab:
+    """A running ``jupyter lab`` in a scratch folder."""
+
+    def __init__(self, root: Path, tmp: Path):
+        self.root = root
+        self.port = _free_port()
+        self.token = secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        settings = tmp / "lab-settings"
+        # No news toast over the sidebar in screenshots.
+        news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+        news.parent.mkdir(parents=True)
+        news.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        env = dict(os.environ)
+        env.update(
+            JUPYTERLAB_SETTINGS_DIR=str(settings),
+            JUPYTERLAB_WORKSPACES_DIR=str(tmp / "lab-workspaces"),
+            JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+            FRAUD_ROWS="3000",
+            PYDEVD_DISABLE_FILE_VALIDATION="1",
+        )
+        env.pop("JUPYTER_TOKEN", None)
+        self.log = (tmp / "lab.log").open("w")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "jupyterlab",
+                "--no-browser",
+                "--allow-root",  # CI machines run as root
+                f"--port={self.port}",
+                "--ip=127.0.0.1",
+                f"--ServerApp.root_dir={root}",
+                f"--IdentityProvider.token={self.token}",
+                "--LabApp.news_url=",
+                "--ServerApp.shutdown_no_activity_timeout=900",
+            ],
+            cwd=root,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"jupyter lab exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise AssertionError(f"jupyter lab did not start in {timeout}s; see {self.log.name}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    _require_chromium()
+    extension = _installed_labextension()
+    assert not extension.is_symlink(), f"{extension} is a development link, not the installed extension"
+    tmp = tmp_path_factory.mktemp("ui")
+    root = tmp / "notebooks"
+    shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns("*.lock.json", ".notelock", "*.csv", "*.db", ".ipynb_checkpoints"))
+    server = Lab(root, tmp)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def page(lab):
+    """The example notebook in chromium, every cell run, the Lock sidebar open."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(accept_downloads=True, viewport={"width": 1500, "height": 1150})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}?token={lab.token}")
+        expect(page.locator(".jp-NotebookPanel")).to_be_visible(timeout=90_000)
+        expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1, timeout=90_000)
+
+        # Open the sidebar first, so the test also sees it follow the run live.
+        page.locator(".lm-TabBar-tab[title='Lock']").click()
+        panel = page.locator("#notelock-lock-panel")
+        expect(panel).to_be_visible()
+        expect(panel.locator(".jp-notelock-status")).to_have_text("no lock yet")
+        _widen_sidebar(page, panel, 470)
+
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        # The run is over when no prompt shows "[*]" and the kernel is idle again.
+        page.wait_for_function(
+            "() => document.querySelectorAll('.jp-InputArea-prompt').length > 0 && "
+            "![...document.querySelectorAll('.jp-InputArea-prompt')].some(e => e.textContent.includes('*'))"
+            " && ![...document.querySelectorAll('.jp-InputArea-prompt')].some(e => e.textContent.trim() === '[ ]:')",
+            timeout=300_000,
+        )
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        assert page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']").count() == 0
+        del errors
+        # Save: the lock is up to date against the saved notebook (outputs do not count).
+        page.locator(".jp-Notebook").click()
+        page.keyboard.press("Control+s")
+        yield page
+        context.close()
+        browser.close()
+
+
+def _widen_sidebar(page, panel, width: int) -> None:
+    """Drag the handle between the notebook and the right sidebar, as a user would."""
+    box = panel.bounding_box()
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").evaluate_all(
+        "(hs, x) => hs.map(h => h.getBoundingClientRect()).filter(r => r.width > 0)"
+        ".map(r => [r.x + r.width / 2, r.y + r.height / 2])"
+        ".sort((a, b) => Math.abs(a[0] - x) - Math.abs(b[0] - x))[0]",
+        box["x"],
+    )
+    page.mouse.move(*handle)
+    page.mouse.down()
+    page.mouse.move(handle[0] - (width - box["width"]), handle[1], steps=8)
+    page.mouse.up()
+
+
+def _use_theme(page, theme: str) -> None:
+    """Settings → Theme → *theme*, through the menus."""
+    page.locator("#jp-menu-panel .lm-MenuBar-item", has_text="Settings").click()
+    page.locator(".lm-Menu .lm-Menu-item", has_text="Theme").first.hover()
+    page.locator(".lm-Menu .lm-Menu-item", has_text=theme).first.click()
+
+
+def _lock_on_disk(lab) -> dict:
+    return json.loads((lab.root / LOCK).read_text(encoding="utf-8"))
+
+
+def test_sidebar_shows_the_read_fit_and_predict_nodes_of_the_lock_on_disk(lab, page):
+    from playwright.sync_api import expect
+
+    panel = page.locator("#notelock-lock-panel")
+    # Live: the panel refreshed by itself after the cells ran (no reload, no click).
+    expect(panel.locator(".jp-notelock-node[data-op='predict']")).to_have_count(1, timeout=30_000)
+    expect(panel.locator(".jp-notelock-status")).to_have_text("up to date", timeout=30_000)
+    lock = _lock_on_disk(lab)
+    wanted = {nid: node for nid, node in lock["nodes"].items() if node["op"] in ("read", "fit", "predict")}
+    assert {n["op"] for n in wanted.values()} == {"read", "fit", "predict"}
+    for nid, node in wanted.items():
+        row = panel.locator(f".jp-notelock-node[data-id='{nid}']")
+        expect(row).to_be_visible()
+        expect(row.locator(".jp-notelock-node-id")).to_have_text(nid)
+        assert row.get_attribute("data-op") == node["op"]
+    shown = panel.locator(".jp-notelock-nodes .jp-notelock-node").evaluate_all("rows => rows.map(r => r.dataset.id)")
+    assert sorted(shown) == sorted(lock["nodes"])
+    fit = next(nid for nid, n in wanted.items() if n["op"] == "fit")
+    expect(panel.locator(f".jp-notelock-node[data-id='{fit}'] .jp-notelock-node-label")).to_have_text("fit RandomForestClassifier")
+    expect(panel.locator(".jp-notelock-identity")).to_have_text(lock["identity"].split(":")[1][:12])
+    # the graph has a box per node
+    expect(panel.locator(".jp-notelock-graph .jp-notelock-gnode")).to_have_count(len(lock["nodes"]))
+
+
+def test_screenshots_of_the_sidebar(lab, page):
+    """docs/images/: the sidebar with the graph (light theme), a node's details, dark theme."""
+    from playwright.sync_api import expect
+
+    panel = page.locator("#notelock-lock-panel")
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    body = panel.locator(".jp-notelock-body")
+    expect(panel.locator(".jp-notelock-graph")).to_be_visible()
+    expect(panel.locator(".jp-mod-selected")).to_have_count(0)
+    assert page.locator("body").get_attribute("data-jp-theme-light") == "true"
+    body.evaluate("el => el.scrollTop = 0")
+    panel.screenshot(path=str(IMAGES / "sidebar.png"))
+    lock = _lock_on_disk(lab)
+    read = next(nid for nid, n in lock["nodes"].items() if n["op"] == "read" and n.get("path"))
+    panel.locator(f".jp-notelock-node[data-id='{read}']").click()
+    expect(panel.locator(".jp-notelock-schema")).to_be_visible()
+    panel.locator(f".jp-notelock-node[data-id='{read}']").evaluate("el => el.scrollIntoView({block: 'start'})")
+    panel.screenshot(path=str(IMAGES / "sidebar-details.png"))
+    panel.locator(f".jp-notelock-node[data-id='{read}']").click()  # closes the details again
+    expect(panel.locator(".jp-notelock-details")).to_have_count(0)
+    # The same sidebar follows JupyterLab's dark theme.
+    _use_theme(page, "JupyterLab Dark")
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
+    page.wait_for_timeout(500)
+    body.evaluate("el => el.scrollTop = 0")
+    panel.screenshot(path=str(IMAGES / "sidebar-dark.png"))
+    background = panel.evaluate("el => getComputedStyle(el).backgroundColor")
+    _use_theme(page, "JupyterLab Light")
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'")
+    assert background != panel.evaluate("el => getComputedStyle(el).backgroundColor")
+    for name in ("sidebar.png", "sidebar-details.png", "sidebar-dark.png"):
+        assert (IMAGES / name).stat().st_size > 10_000
+
+
+def test_clicking_a_node_shows_details_and_selects_its_cell(lab, page):
+    from playwright.sync_api import expect
+
+    panel = page.locator("#notelock-lock-panel")
+    lock = _lock_on_disk(lab)
+    fit = next(nid for nid, n in lock["nodes"].items() if n["op"] == "fit")
+    panel.locator(f".jp-notelock-node[data-id='{fit}']").click()
+    details = panel.locator(f".jp-notelock-details[data-id='{fit}']")
+    expect(details).to_be_visible()
+    expect(details.locator(".jp-notelock-params")).to_contain_text("n_estimators")
+    active = page.locator(".jp-Notebook .jp-Cell.jp-mod-active .jp-InputArea-editor")
+    expect(active).to_contain_text("model.fit(train[features]")
+
+
+def test_export_downloads_exactly_the_lock_file(lab, page, tmp_path):
+    panel = page.locator("#notelock-lock-panel")
+    with page.expect_download() as info:
+        panel.locator(".jp-notelock-toolbar").get_by_text("Export").click()
+    download = info.value
+    assert download.suggested_filename == LOCK
+    target = tmp_path / LOCK
+    download.save_as(target)
+    assert target.read_bytes() == (lab.root / LOCK).read_bytes()
+
+
+@pytest.mark.skipif(not _replay_cli_available(), reason="the notelock CLI has no replay command in this version")
+def test_replay_from_the_sidebar_reproduces(lab, page):
+    from playwright.sync_api import expect
+
+    panel = page.locator("#notelock-lock-panel")
+    panel.locator(".jp-notelock-toolbar").get_by_text("Replay").click()
+    replay = panel.locator(".jp-notelock-replay")
+    expect(replay).to_be_visible()
+    expect(replay.locator(".jp-notelock-replay-result")).to_have_text("reproduced", timeout=300_000)
+    lock = _lock_on_disk(lab)
+    expect(replay.locator(".jp-notelock-verdict-row")).to_have_count(len(lock["nodes"]))
+    assert replay.locator(".jp-mod-diverged").count() == 0

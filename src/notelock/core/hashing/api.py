@@ -29,7 +29,8 @@ def hash_value(obj: Any) -> HashResult:
     is marked opaque.
     """
     from notelock.core.hashing import estimators
-    from notelock.core.hashing.encoder import Encoder, pickle_fallback
+    from notelock.core.hashing.encoder import Encoder
+    from notelock.core.hashing.objects import pickle_fallback
 
     enc = Encoder()
     try:

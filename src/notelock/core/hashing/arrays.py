@@ -9,7 +9,7 @@ import struct
 import sys
 from typing import Any, Callable
 
-from notelock.core.hashing.base import tag, text, u64
+from notelock.core.hashing.base import tag, text
 
 _T_NDARRAY = tag("ndarray")
 _T_NDSUB = tag("ndarray-subclass")

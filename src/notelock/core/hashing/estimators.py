@@ -19,52 +19,10 @@ import weakref
 from typing import Any
 
 from notelock.core.hashing.base import PREFIX, name_text, tag, text, u64
-from notelock.core.hashing.encoder import Encoder, _type_text
+from notelock.core.hashing.encoder import Encoder
+from notelock.core.hashing.names import public_name, type_text
 
 _T_EST = tag("sklearn-estimator")
-
-_PATHS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
-
-
-def public_name(obj: Any) -> str:
-    """Dotted ``module.qualname`` of a class or function, private modules stripped.
-
-    While a module component is private (starts with ``_``) and the parent
-    module exposes the very same object, the last component is dropped:
-    ``sklearn.ensemble._forest.RandomForestClassifier`` becomes
-    ``sklearn.ensemble.RandomForestClassifier``. Only ``sys.modules`` is
-    consulted; nothing is imported.
-    """
-    try:
-        return _PATHS[obj]
-    except (KeyError, TypeError):
-        pass
-    module = getattr(obj, "__module__", None)
-    qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
-    if not isinstance(module, str) or not module:
-        module = "builtins"
-    parts = module.split(".")
-    while len(parts) > 1 and any(p.startswith("_") for p in parts[1:]):
-        parent = sys.modules.get(".".join(parts[:-1]))
-        if parent is None or _resolve(parent, qualname) is not obj:
-            break
-        parts.pop()
-    name = ".".join(parts) + "." + qualname
-    try:
-        _PATHS[obj] = name
-    except TypeError:  # not weak-referenceable: just do not cache
-        pass
-    return name
-
-
-def _resolve(mod: Any, qualname: str) -> Any:
-    target = mod
-    for part in qualname.split("."):
-        target = getattr(target, part, None)
-        if target is None:
-            return None
-    return target
-
 
 def estimator_path(obj_or_cls: Any) -> str:
     """Public dotted class path of an estimator (instance or class).
@@ -203,7 +161,7 @@ def estimator_digest(est: Any, parent: Any = None) -> bytes:
             enc.opaque(f"parameters of {estimator_path(est)} unreadable: {type(err).__name__}")
             params = text("")
         update, encode = enc.h.update, enc.encode
-        update(_T_EST + _type_text(type(est)) + params + u64(len(names)))
+        update(_T_EST + type_text(type(est)) + params + u64(len(names)))
         if names:
             attrs = vars(est)
             for name in names:

@@ -1,0 +1,273 @@
+"""Values without a dedicated handler: standard-library types, subclasses of
+builtins, dataclasses, objects with their own ``__reduce__``, and the pickle
+fallback (which makes a hash opaque).
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import types
+from typing import Any
+
+from notelock.core.hashing.base import i64, tag, text, u64
+from notelock.core.hashing.encoder import (
+    _EXACT,
+    _T_DICT,
+    _T_FROZENSET,
+    _T_LIST,
+    _T_NONE,
+    _T_SET,
+    _T_TUPLE,
+    Encoder,
+    _enc_dict_items,
+    _enc_int,
+    _enc_sequence,
+    _enc_set_items,
+)
+from notelock.core.hashing.names import type_path, type_text
+
+_T_ODICT = tag("odict")
+_T_SUB = tag("subclass")
+_T_ENUM = tag("enum")
+_T_DATETIME = tag("datetime")
+_T_DATE = tag("date")
+_T_TIME = tag("time")
+_T_TIMEDELTA = tag("timedelta")
+_T_TZ = tag("tz")
+_T_DECIMAL = tag("decimal")
+_T_FRACTION = tag("fraction")
+_T_PATH = tag("path")
+_T_PARTIAL = tag("partial")
+_T_WRAPPER = tag("descriptor")
+_T_DATACLASS = tag("dataclass")
+_T_REDUCE = tag("reduce")
+_T_PICKLE = tag("pickle")
+_T_UNHASHABLE = tag("unhashable")
+_T_SELFCLASS = tag("own-class")
+
+
+def encode_by_reduce(enc: Encoder, obj: Any) -> None:
+    """Objects that describe their state through ``__reduce_ex__`` (Cython types & co)."""
+    digest = _try_reduce(enc, obj)
+    if digest is not None:
+        enc.h.update(_T_REDUCE + digest)
+    else:
+        encode_pickle(enc, obj)
+
+
+def encode_other(enc: Encoder, obj: Any) -> None:
+    """Standard-library values, callables, subclasses of builtins, then fallbacks."""
+    t = type(obj)
+    modules = sys.modules
+    enum = modules.get("enum")
+    if enum is not None and isinstance(obj, enum.Enum):
+        enc.h.update(_T_ENUM + text(type_path(t)) + text(obj.name))
+        return
+    dt = modules.get("datetime")
+    if dt is not None and isinstance(obj, (dt.date, dt.time, dt.timedelta, dt.tzinfo)):
+        _enc_datetime(enc, obj, dt)
+        return
+    dec = modules.get("decimal")
+    if dec is not None and isinstance(obj, dec.Decimal):
+        enc.h.update(_T_DECIMAL + text(str(obj)))
+        return
+    fractions = modules.get("fractions")
+    if fractions is not None and isinstance(obj, fractions.Fraction):
+        enc.h.update(_T_FRACTION)
+        _enc_int(enc, obj.numerator)
+        _enc_int(enc, obj.denominator)
+        return
+    pathlib = modules.get("pathlib")
+    if pathlib is not None and isinstance(obj, pathlib.PurePath):
+        enc.h.update(_T_PATH + text(t.__name__) + text(str(obj)))
+        return
+    functools = modules.get("functools")
+    if functools is not None and isinstance(obj, functools.partial):
+        enc.h.update(_T_PARTIAL)
+        enc.encode(obj.func)
+        enc.encode(obj.args)
+        enc.encode(obj.keywords)
+        return
+    if isinstance(obj, type):  # metaclass instances (ABCMeta, EnumMeta, ...)
+        _EXACT[type](enc, obj)
+        return
+    if isinstance(obj, (staticmethod, classmethod)):
+        enc.h.update(_T_WRAPPER + text(t.__name__))
+        enc.encode(obj.__func__)
+        return
+    if isinstance(obj, types.FunctionType):  # subclasses are rare but possible
+        _EXACT[types.FunctionType](enc, obj)
+        return
+    base = _builtin_base(obj)
+    if base is not None:
+        # Named tuples, OrderedDict, Counter, str/int subclasses: the class
+        # path, then the value as its builtin base type.
+        enc.h.update(_T_SUB + text(type_path(t)))
+        if base is dict:
+            ordered = t.__name__ == "OrderedDict" and t.__module__ == "collections"
+            _enc_dict_items(enc, obj, _T_ODICT if ordered else _T_DICT, ordered=ordered)
+        elif base in (set, frozenset):
+            _enc_set_items(enc, obj, _T_SET if base is set else _T_FROZENSET)
+        elif base in (list, tuple):
+            _enc_sequence(enc, obj, _T_LIST if base is list else _T_TUPLE)
+        else:
+            _EXACT[base](enc, base(obj))
+        return
+    dataclasses = modules.get("dataclasses")
+    if dataclasses is not None and dataclasses.is_dataclass(obj):
+        _enc_dataclass(enc, obj, dataclasses)
+        return
+    if has_own_reduce(t):
+        encode_by_reduce(enc, obj)
+        return
+    encode_pickle(enc, obj)
+
+
+_BUILTIN_BASES = (bool, int, float, complex, str, bytes, bytearray, list, tuple, dict, set, frozenset)
+
+
+def _builtin_base(obj: Any) -> type | None:
+    for base in _BUILTIN_BASES:
+        if isinstance(obj, base):
+            return base
+    return None
+
+
+def _enc_tzinfo(enc: Encoder, tz: Any, dt: Any) -> None:
+    if tz is None:
+        enc.h.update(_T_NONE)
+        return
+    key = getattr(tz, "key", None)  # zoneinfo.ZoneInfo: the IANA name
+    if isinstance(key, str):
+        enc.h.update(_T_TZ + text("zoneinfo") + text(key))
+    elif isinstance(tz, dt.timezone):
+        enc.h.update(_T_TZ + text("offset") + text(str(tz.utcoffset(None))))
+    else:  # pytz, dateutil, ...: their class and printed name
+        enc.h.update(_T_TZ + text(type_path(type(tz))) + text(str(tz)))
+
+
+def _enc_datetime(enc: Encoder, obj: Any, dt: Any) -> None:
+    if isinstance(obj, dt.datetime):
+        enc.h.update(_T_DATETIME + text(obj.replace(tzinfo=None).isoformat()) + bytes((obj.fold,)))
+        _enc_tzinfo(enc, obj.tzinfo, dt)
+    elif isinstance(obj, dt.date):
+        enc.h.update(_T_DATE + text(obj.isoformat()))
+    elif isinstance(obj, dt.time):
+        enc.h.update(_T_TIME + text(obj.replace(tzinfo=None).isoformat()) + bytes((obj.fold,)))
+        _enc_tzinfo(enc, obj.tzinfo, dt)
+    elif isinstance(obj, dt.timedelta):
+        enc.h.update(_T_TIMEDELTA + i64(obj.days) + i64(obj.seconds) + i64(obj.microseconds))
+    else:
+        _enc_tzinfo(enc, obj, dt)
+
+
+def _enc_dataclass(enc: Encoder, obj: Any, dataclasses: Any) -> None:
+    if not enc.enter(obj):
+        return
+    try:
+        fields = dataclasses.fields(obj)
+        enc.h.update(_T_DATACLASS + text(type_path(type(obj))) + u64(len(fields)))
+        for f in fields:
+            enc.h.update(text(f.name))
+            enc.encode(getattr(obj, f.name, None))
+    finally:
+        enc.leave(obj)
+
+
+_OWN_REDUCE: dict[type, bool] = {}
+
+
+def has_own_reduce(t: type) -> bool:
+    """Whether a class defines how to pickle itself (``__reduce__`` & co), unlike plain objects.
+
+    Such classes (Cython types like ``sklearn.tree._tree.Tree``, library
+    value types) describe their full state through ``__reduce_ex__``, which
+    can be hashed canonically; plain classes go to the pickle fallback.
+    """
+    known = _OWN_REDUCE.get(t)
+    if known is None:
+        known = any(
+            name in vars(klass)
+            for klass in t.__mro__
+            if klass is not object
+            for name in ("__reduce__", "__reduce_ex__", "__getstate__")
+        )
+        _OWN_REDUCE[t] = known
+    return known
+
+
+def _try_reduce(enc: Encoder, obj: Any) -> bytes | None:
+    """Digest of class path + reduce callable + args + state (+ items), or None if it fails."""
+    if not enc.enter(obj):
+        return b"\x00" * 16  # already written above: the back reference stands in
+    child = enc.child()
+    try:
+        rv = obj.__reduce_ex__(5)
+        t = type(obj)
+        h = child.h
+        h.update(type_text(t))
+        if isinstance(rv, str):  # a module-level singleton, pickled by name
+            h.update(text(rv))
+            return h.digest()
+        if not isinstance(rv, tuple) or len(rv) < 2:
+            return None
+        parts = list(rv) + [None] * (5 - len(rv))
+        func, args, state, listitems, dictitems = parts[:5]
+        h.update(u64(len(rv)))
+        if func is t:  # the usual ``(cls, args, state)``: the class is already written
+            h.update(_T_SELFCLASS)
+        else:
+            child.encode(func)
+        child.encode(args)
+        child.encode(state)
+        child.encode(None if listitems is None else list(listitems))
+        child.encode(None if dictitems is None else list(dictitems))
+        return h.digest()
+    except RecursionError:
+        raise
+    except Exception:  # noqa: BLE001 - reduce not usable: the caller falls back
+        return None
+    finally:
+        enc.leave(obj)
+
+
+def encode_pickle(enc: Encoder, obj: Any) -> None:
+    name = _safe_type_path(obj)
+    try:
+        data = pickle.dumps(obj, protocol=5)
+    except RecursionError:
+        raise
+    except Exception as err:  # noqa: BLE001 - anything unpicklable: hash the type only
+        enc.h.update(_T_UNHASHABLE + text(name))
+        enc.opaque(f"unhashable {name}: {_short(err)}")
+        return
+    enc.h.update(_T_PICKLE + u64(len(data)))
+    enc.h.update(data)
+    enc.opaque(f"hashed by pickle: {name}")
+
+
+def _safe_type_path(obj: Any) -> str:
+    try:
+        return type_path(type(obj))
+    except Exception:  # noqa: BLE001 - a broken class still gets a name
+        t = type(obj)
+        return f"{getattr(t, '__module__', '?')}.{getattr(t, '__qualname__', t.__name__)}"
+
+
+def _short(err: BaseException) -> str:
+    msg = " ".join(str(err).split()) or type(err).__name__
+    return msg if len(msg) <= 120 else msg[:117] + "..."
+
+
+def pickle_fallback(obj: Any) -> tuple[str, str]:
+    """Hash *obj* by its pickle bytes (or its type alone): (digest, reason). Never raises."""
+    enc = Encoder()
+    try:
+        encode_pickle(enc, obj)
+    except RecursionError:
+        enc = Encoder()
+        name = _safe_type_path(obj)
+        enc.h.update(_T_UNHASHABLE + text(name))
+        enc.opaque(f"unhashable {name}: nested too deeply")
+    return enc.hexdigest(), enc.reasons[0]

@@ -107,6 +107,10 @@ class _Recording:
         self._dirty_warned = False
         self._first_write_before_workflow = False
         self.loading_cell = False
+        from .cache_face import attach
+
+        # snapshots, the cell cache and lock history (the store's face)
+        self.store_face = attach(self)
 
     def warn(self, message: str) -> None:
         print(self._scrub_text(message), file=sys.stderr)
@@ -374,6 +378,13 @@ class LockMagics(Magics):
         ``%lock allow-dirty``
             record runs from a git tree with uncommitted changes without a
             warning; the lock says so (``workflow.allow_dirty``).
+        ``%lock snapshot on|off|limit SIZE``
+            pin every read of this session's ``%%lock`` cells in the store
+            (as ``%%lock --snapshot`` does per cell); reads over the limit
+            (default 1 GiB) are recorded by hash only.
+        ``%lock store [PATH]``
+            show the content store (default ``.notelock/`` beside the lock),
+            or use the one at PATH for this session.
         ``%lock diff OTHER``
             the semantic diff from another lock (a path, a notebook, or
             ``NB.ipynb~1``) to this session's: what changed first.
@@ -439,6 +450,18 @@ class LockMagics(Magics):
         info = seed_everything(int(args[0]))
         self.recording.seed = int(args[0])
         print(f"notelock: seeded {', '.join(info.get('seeded', []))} with {args[0]}")
+
+    def _cmd_snapshot(self, args: list[str]) -> None:
+        self._store_face().cmd_snapshot(args)
+
+    def _cmd_store(self, args: list[str]) -> None:
+        self._store_face().cmd_store(args)
+
+    def _store_face(self) -> Any:
+        face = getattr(self.recording, "store_face", None)
+        if face is None:
+            raise NotelockUsage("the store is not available in this kernel (see the message at load)")
+        return face
 
     def _cmd_allow_dirty(self, args: list[str]) -> None:
         self.recording.workflow.allow_dirty = True
@@ -506,6 +529,8 @@ def unload_ipython_extension(shell: Any) -> None:
         return
     recording, _ = state
     recording.session.interceptors.deactivate()
+    if getattr(recording, "store_face", None) is not None:
+        recording.store_face.close()
     for event, func in (("pre_run_cell", recording.pre_run_cell), ("post_run_cell", recording.post_run_cell)):
         try:
             shell.events.unregister(event, func)

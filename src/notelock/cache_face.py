@@ -1,0 +1,356 @@
+"""The IPython side of the store: snapshots, the cell cache and lock history.
+
+:class:`StoreFace` is attached to a recording when the extension loads. It
+registers on the core session a snapshot read observer, cache hooks at the
+start and end of locked cells, and ``on_replace`` (every replaced lock
+version goes to the store's history).
+
+A cache hit is found in the cell-begin hook, which IPython runs (through
+``pre_run_cell``) before it parses the cell and applies
+``shell.ast_transformers``; an AST transformer then swaps the cell's body
+for one call that binds the stored variables, shows the captured outputs
+again and returns the recorded last-expression value, which IPython
+displays as the cell's result as usual. On a miss the cell runs unchanged
+while its stdout, stderr and displays are teed (never suppressed), and
+its results are stored after it succeeded.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .core import cache as _cache
+from .core import history as _history
+from .core.errors import NotelockError, StoreError
+from .core.snapshots import SnapshotObserver, limit_from_env
+from .core.store import Store, format_size, parse_size, store_for
+
+#: faces with a restore waiting for the next cell's AST, by id
+_FACES: dict[int, "StoreFace"] = {}
+
+
+class _Capture:
+    """Tee a cell's stdout, stderr and displays into a list, passing everything on."""
+
+    def __init__(self, shell: Any):
+        self.items: list[dict[str, Any]] = []
+        self._undo: list[tuple[Any, str, bool, Any]] = []
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            self._patch(stream, "write", self._stream_writer(name, stream.write))
+        pub = getattr(shell, "display_pub", None)
+        if pub is not None:
+            self._patch(pub, "publish", self._publisher(pub.publish))
+
+    def _patch(self, obj: Any, attr: str, value: Any) -> None:
+        # an instance attribute, as IPython's own output tee does: the stream
+        # objects keep their class (ipykernel checks it)
+        try:
+            had = attr in vars(obj)
+            before = getattr(obj, attr)
+            setattr(obj, attr, value)
+            self._undo.append((obj, attr, had, before))
+        except (AttributeError, TypeError):
+            pass
+
+    def _stream_writer(self, name: str, original: Any) -> Any:
+        items = self.items
+
+        def write(data: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(data, str) and data:
+                if items and items[-1].get("stream") == name:
+                    items[-1]["text"] += data
+                else:
+                    items.append({"stream": name, "text": data})
+            return original(data, *args, **kwargs)
+
+        return write
+
+    def _publisher(self, original: Any) -> Any:
+        items = self.items
+
+        def publish(data: Any, metadata: Any = None, *args: Any, **kwargs: Any) -> Any:
+            if not kwargs.get("update"):
+                items.append({"display": dict(data or {}), "metadata": dict(metadata or {})})
+            return original(data, metadata, *args, **kwargs)
+
+        return publish
+
+    def stop(self) -> list[dict[str, Any]]:
+        while self._undo:
+            obj, attr, had, before = self._undo.pop()
+            try:
+                if had:
+                    setattr(obj, attr, before)
+                else:
+                    delattr(obj, attr)
+            except (AttributeError, TypeError):
+                pass
+        return self.items
+
+
+class _SwapBody(ast.NodeTransformer):
+    """Replaces the next cell's body with the restore call, once."""
+
+    def __init__(self, face: "StoreFace"):
+        self.face = face
+
+    def visit_Module(self, node: ast.Module) -> ast.Module:  # noqa: N802
+        if self.face.restoring is None or self.face.swapped:
+            return node
+        self.face.swapped = True
+        call = ast.parse(f"__import__({__name__!r}, fromlist=['_restore'])._restore({id(self.face)})",
+                         mode="exec").body
+        node.body = call
+        return node
+
+
+def _restore(face_id: int) -> Any:
+    """Called by a swapped cell body: bind the stored variables and show the outputs."""
+    face = _FACES.get(face_id)
+    if face is None:
+        return None
+    return face.apply_restore()
+
+
+class StoreFace:
+    """Snapshots, the cache and lock history for one recording (one kernel)."""
+
+    def __init__(self, recording: Any):
+        self.recording = recording
+        self.shell = recording.shell
+        self.session = recording.session
+        self.store_override: Path | None = None
+        self.snapshot_all = False
+        self.restoring: _cache.Restore | None = None
+        self.swapped = False
+        self._capture: _Capture | None = None
+        self._pending_run: Any = None
+        self._ended: Any = None
+        self._result: Any = None
+        self._has_result = False
+        session = self.session
+        self.snapshots = SnapshotObserver(self.store, self._snapshot_enabled, recording.warn)
+        session.read_observers.append(self.snapshots)
+        session.cell_begin_hooks.append(self._begin)
+        session.cell_end_hooks.append(self._end)
+        previous = session.on_replace
+        session.on_replace = (lambda old: (previous(old), self._keep(old))) if previous else self._keep
+        self._transformer = _SwapBody(self)
+        self.shell.ast_transformers.append(self._transformer)
+        self.shell.events.register("post_run_cell", self._post_run_cell)
+        _FACES[id(self)] = self
+
+    def close(self) -> None:
+        """Detach from the shell (``%unload_ext``)."""
+        self._stop_capture()
+        if self._transformer in self.shell.ast_transformers:
+            self.shell.ast_transformers.remove(self._transformer)
+        try:
+            self.shell.events.unregister("post_run_cell", self._post_run_cell)
+        except ValueError:
+            pass
+        _FACES.pop(id(self), None)
+
+    # ------------------------------------------------------------ store
+    def store(self) -> Store:
+        """The store in use: set by ``%lock store PATH``, else the lock's own."""
+        if self.store_override is not None:
+            return Store(self.store_override)
+        return store_for(self.session.lock_path)
+
+    def _keep(self, old: bytes) -> None:
+        try:
+            _history.keep_version(self.session.lock_path, old, store=self.store(),
+                                  session_started=self.session.started)
+        except Exception as err:  # noqa: BLE001 - keeping history must never block the write
+            self.session.report_failure("the previous lock version", err)
+
+    def _snapshot_enabled(self) -> bool:
+        run = self.session.current
+        return self.snapshot_all or bool(run is not None and run.options.get("snapshot"))
+
+    # ------------------------------------------------------------ cache
+    def _reset(self) -> None:
+        self._stop_capture()
+        self.restoring = None
+        self.swapped = False
+        self._pending_run = self._ended = self._result = None
+        self._has_result = False
+
+    def _stop_capture(self) -> list[dict[str, Any]]:
+        capture, self._capture = self._capture, None
+        return capture.stop() if capture is not None else []
+
+    def _begin(self, run: Any) -> None:
+        self._reset()
+        if not run.options.get("cache") or run.node is None:
+            return
+        try:
+            found = _cache.lookup(self.store(), run.node["identity"])
+        except Exception as err:  # noqa: BLE001 - a broken store means a miss, not a failed cell
+            found = _cache.Miss(f"the cache could not be read: {type(err).__name__}: {err}")
+        if isinstance(found, _cache.Restore):
+            _cache.adopt(self.session, run, found.entry)
+            self.restoring = found
+            return
+        if found.reason:
+            self.recording.warn(f"notelock: {run.node_id} runs again: {found.reason}")
+        self._pending_run = run
+        self._capture = _Capture(self.shell)
+
+    def apply_restore(self) -> Any:
+        """Bind the stored variables, show the outputs, return the last value."""
+        restore, self.restoring = self.restoring, None
+        if restore is None:
+            return None
+        ns = self.shell.user_ns
+        ns.update(restore.values)
+        for name in restore.entry.get("facts", {}).get("deleted", ()):
+            ns.pop(name, None)
+        print("notelock: " + _cache.describe_hit(restore.entry))
+        for item in restore.outputs:
+            if "stream" in item:
+                getattr(sys, item["stream"], sys.stdout).write(item["text"])
+            elif "display" in item:
+                self.shell.display_pub.publish(item["display"], item.get("metadata") or {})
+        if restore.has_result:
+            return restore.result
+        if restore.result_display:
+            self.shell.display_pub.publish(restore.result_display, {})
+        return None
+
+    def _post_run_cell(self, result: Any) -> None:
+        outputs = self._stop_capture()
+        if self._pending_run is None:
+            self.restoring = None
+            return
+        self._outputs = outputs
+        self._result = getattr(result, "result", None)
+        self._has_result = True
+        if getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None):
+            self._reset()
+            return
+        if self._ended is not None:
+            self._save()
+
+    def _end(self, run: Any, entry: dict[str, Any], error: BaseException | None) -> None:
+        if run is not self._pending_run:
+            return
+        if entry.get("error"):
+            self._reset()
+            return
+        self._ended = (run, entry, time.perf_counter() - run.started)
+        if self._has_result:
+            self._save()
+
+    def _save(self) -> None:
+        run, _entry, seconds = self._ended
+        outputs, value = getattr(self, "_outputs", []), self._result
+        self._reset()
+        session = self.session
+        try:
+            names = list(run.node.get("writes", {}))
+            values = {n: session.ns[n] for n in names if n in session.ns}
+            values.update(self._mutated_reads(run))
+            outcome = _cache.Outcome(
+                key=run.node["identity"], node_id=run.node_id, node=run.node, inner=list(run.inner),
+                nodes={nid: session.nodes[nid] for nid in run.inner if nid in session.nodes},
+                schemas={n["schema"]: session.schemas[n["schema"]] for nid in run.inner
+                         if (n := session.nodes.get(nid, {})).get("schema") in session.schemas},
+                values=values, outputs=outputs, seconds=seconds, base_dir=session.base_dir,
+                result=value, result_display=self._display_of(value))
+            store = self.store()
+            _cache.save(store, outcome)
+            self._evict(store)
+        except _cache.Uncacheable as err:
+            self.recording.warn(f"notelock: {run.node_id} not cached: {err}")
+        except (OSError, NotelockError) as err:
+            self.recording.warn(f"notelock: {run.node_id} not cached: {err}")
+
+    def _mutated_reads(self, run: Any) -> dict[str, Any]:
+        """Variables the cell read and changed in place (``df["x"] = …``): a
+        restore must bring their new state back too."""
+        from .core import hashing
+
+        out = {}
+        for name, digest in run.node.get("reads", {}).items():
+            value = self.session.ns.get(name)
+            if value is run.read_values.get(name) and name not in run.node.get("writes", {}):
+                if hashing.value_hash(value) != digest:
+                    out[name] = value
+        return out
+
+    def _display_of(self, value: Any) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        try:
+            data, _ = self.shell.display_formatter.format(value)
+            return {k: v for k, v in data.items() if isinstance(v, str)}
+        except Exception:  # noqa: BLE001
+            return None
+
+    def _evict(self, store: Store) -> None:
+        text = os.environ.get("NOTELOCK_STORE_MAX_BYTES")
+        if not text:
+            return
+        try:
+            cap = parse_size(text)
+        except ValueError:
+            self.recording.warn(f"notelock: NOTELOCK_STORE_MAX_BYTES={text!r} is not a size; no cap applied")
+            return
+        if store.total_size() <= cap:
+            return
+        from .core.collect import pinned_objects
+
+        pinned = pinned_objects(store, [self.session.lock_path], extra_locks=[self.session.to_lock()])
+        store.evict_to(cap, pinned)
+
+    # ------------------------------------------------------------ %lock commands
+    def cmd_snapshot(self, args: list[str]) -> None:
+        """``%lock snapshot on|off|limit SIZE``."""
+        if args == ["on"] or args == ["off"]:
+            self.snapshot_all = args[0] == "on"
+            state = "every read in a %%lock cell is pinned in the store" if self.snapshot_all else \
+                "only %%lock --snapshot cells pin their reads"
+            print(f"notelock: snapshots {args[0]}: {state}")
+            return
+        if len(args) == 2 and args[0] == "limit":
+            try:
+                self.snapshots.limit = parse_size(args[1])
+            except ValueError as err:
+                raise NotelockError(str(err)) from None
+            print(f"notelock: reads over {format_size(self.snapshots.limit)} are recorded by hash only")
+            return
+        if not args:
+            state = "on" if self.snapshot_all else "off (per cell with %%lock --snapshot)"
+            print(f"notelock: snapshots {state}; per-read limit {format_size(self.snapshots.limit)}")
+            return
+        raise NotelockError("usage: %lock snapshot on|off|limit SIZE")
+
+    def cmd_store(self, args: list[str]) -> None:
+        """``%lock store [PATH]``: show the store, or use the one at PATH."""
+        if len(args) > 1:
+            raise NotelockError("usage: %lock store [PATH]")
+        if args:
+            self.store_override = Path(args[0]).expanduser().absolute()
+        store = self.store()
+        size = store.total_size()
+        print(f"notelock: store {store.root} ({format_size(size)})")
+
+
+def attach(recording: Any) -> StoreFace | None:
+    """Attach the store face to a recording; a failure is reported, never raised."""
+    try:
+        return StoreFace(recording)
+    except Exception as err:  # noqa: BLE001 - the rest of notelock works without it
+        recording.warn(f"notelock: snapshots, cache and history are off: {type(err).__name__}: {err}")
+        return None
+
+
+__all__ = ["StoreFace", "attach", "limit_from_env", "StoreError"]

@@ -1,0 +1,48 @@
+"""``notelock gc FOLDER [--yes]``: remove store objects no lock file under FOLDER references."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("gc", help="remove store objects no lock file under a folder references",
+                       description="Find the content stores used by the lock files under FOLDER and "
+                                   "remove what none of them references: objects, cache entries of "
+                                   "cells no lock records, histories of deleted lock files. Snapshots "
+                                   "and kept versions of the locks are never removed. Dry run unless "
+                                   "--yes is given.")
+    p.add_argument("folder", help="the folder holding the notebooks and their lock files")
+    p.add_argument("--yes", action="store_true", help="delete (without it, only show what would go)")
+    p.add_argument("--min-age", type=float, default=None, metavar="SECONDS",
+                   help="spare objects younger than this (default 3600: a running kernel may be "
+                        "writing them)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan, print and (with --yes) apply the collection."""
+    from ..core.collect import DEFAULT_GRACE_S, apply_gc, find_locks, find_stores, plan_gc
+    from ..core.errors import UsageError
+    from ..core.store import format_size
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: not a folder")
+    grace = DEFAULT_GRACE_S if args.min_age is None else max(0.0, args.min_age)
+    stores = find_stores(folder, find_locks(folder))
+    if not stores:
+        print(f"no notelock store under {folder}")
+        return 0
+    verb = "removed" if args.yes else "would remove"
+    for root, locks in sorted(stores.items()):
+        plan = plan_gc(root, locks, grace)
+        freed = apply_gc(plan) if args.yes else plan.bytes
+        names = ", ".join(p.name for p in locks) or "no lock file"
+        print(f"{root}: kept for {names}; {verb} {len(plan.objects)} objects ({format_size(freed)}), "
+              f"{len(plan.entries)} cache entries, {len(plan.histories)} histories of deleted locks"
+              + (f"; {plan.spared_recent} recent objects spared" if plan.spared_recent else ""))
+    if not args.yes:
+        print("dry run: nothing deleted (add --yes to delete)")
+    return 0

@@ -25,7 +25,6 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -202,7 +201,7 @@ class ReplayPins:
                 if entry.get("snapshot"):
                     path = pins._snapshot_or_stop(entry)
                     token["_served"] = True
-                    return _read_snapshot(path, entry)
+                    return _read_snapshot(path)
                 token["_drifted"] = True
                 return result
 
@@ -268,11 +267,11 @@ def _replace_source(func: Callable, args: tuple, kwargs: dict, source: str) -> t
     return args, {**kwargs, param: source}
 
 
-def _read_snapshot(path: Path, entry: dict[str, Any]) -> Any:
-    pd = sys.modules.get("pandas")
-    if pd is None:
-        import pandas as pd  # noqa: F811 - only reached from inside a pandas reader
-    return pd.read_parquet(path)
+def _read_snapshot(path: Path) -> Any:
+    # the same reading as notelock.core.snapshots.read_snapshot (the index was stored too)
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).to_pandas()
 
 
 # ---------------------------------------------------------------- %lock commands

@@ -124,8 +124,16 @@ def read_plan(lock: dict[str, Any], lock_path: str, *, against_current: bool,
 
 
 def environment_changes(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """Lines naming how the replay's environment differs from the recorded one."""
-    return environment_lines(diff_environment(recorded or {}, current or {}))
+    """Lines naming how the replay's environment differs from the recorded one.
+
+    Thread pools are compared only when *current* lists some: a process that
+    has not loaded NumPy yet shows none, which says nothing about the kernel.
+    """
+    recorded, current = dict(recorded or {}), dict(current or {})
+    if not current.get("threads"):
+        recorded.pop("threads", None)
+        current.pop("threads", None)
+    return environment_lines(diff_environment(recorded, current))
 
 
 def node_count(lock: dict[str, Any]) -> int:

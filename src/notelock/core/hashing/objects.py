@@ -233,6 +233,7 @@ def _try_reduce(enc: Encoder, obj: Any) -> bytes | None:
 
 
 def encode_pickle(enc: Encoder, obj: Any) -> None:
+    """The last resort: pickle bytes (opaque), or the type path alone when pickling fails (opaque)."""
     name = _safe_type_path(obj)
     try:
         data = pickle.dumps(obj, protocol=5)

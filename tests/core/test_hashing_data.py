@@ -389,3 +389,66 @@ def test_frame_from_same_csv_text_with_pyarrow_dtypes(tmp_path):
 
 def test_value_hash_of_frame_is_stable_within_process(frame):
     assert value_hash(frame) == value_hash(frame)
+
+
+def test_hashing_frames_does_not_import_sklearn():
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    code = textwrap.dedent(
+        """
+        import sys
+        import pandas as pd
+        from notelock.core.hashing import value_hash
+        value_hash(pd.DataFrame({"a": [1, 2], "s": ["x", None], "o": pd.Series([1, "a"], dtype=object)}))
+        print("sklearn" in sys.modules, "IPython" in sys.modules)
+        """
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2] / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def _random_frame(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    cols = {
+        "i": rng.integers(-5, 5, n),
+        "f": rng.normal(size=n),
+        "s": pd.Series([None if x < 0.1 else f"s{x:.3f}" for x in rng.random(n)], dtype="str"),
+        "b": rng.random(n) < 0.5,
+        "n": pd.array([None if x < 0.2 else int(x * 10) for x in rng.random(n)], dtype="Int64"),
+        "c": pd.Categorical(rng.choice(["p", "q", "r"], n)),
+    }
+    order = list(rng.permutation(list(cols)))
+    return pd.DataFrame({k: cols[k] for k in order})
+
+
+def test_random_frames_equal_under_relayout_and_sensitive_to_one_cell():
+    rng = np.random.default_rng(7)
+    for _ in range(25):
+        n = int(rng.integers(1, 40))
+        df = _random_frame(rng, n)
+        base = v(df)
+        relaid = pd.concat([df[[c]].copy() for c in df.columns], axis=1)
+        assert v(relaid) == base
+        assert v(pd.concat([df.iloc[: n // 2], df.iloc[n // 2 :]])) == base
+        # change one random cell of one random column
+        col = df.columns[int(rng.integers(0, df.shape[1]))]
+        row = int(rng.integers(0, n))
+        changed = df.copy()
+        if col == "i":
+            changed.loc[row, col] = changed.loc[row, col] + 1
+        elif col == "f":
+            changed.loc[row, col] = np.nextafter(changed.loc[row, col], np.inf)
+        elif col == "s":
+            changed.loc[row, col] = "changed" if changed.loc[row, col] != "changed" else None
+        elif col == "b":
+            changed.loc[row, col] = not changed.loc[row, col]
+        elif col == "n":
+            changed.loc[row, col] = pd.NA if changed.loc[row, col] is not pd.NA else 3
+        else:
+            changed.loc[row, col] = "p" if changed.loc[row, col] != "p" else "q"
+        assert v(changed) != base, (col, row)

@@ -32,6 +32,7 @@ from typing import Any
 
 from . import nodes as _nodes
 from .errors import StoreError
+from .hashing import hash_json
 from .store import Store, short
 
 ENTRY_VERSION = 1
@@ -215,7 +216,9 @@ def save(store: Store, outcome: Outcome) -> dict[str, Any]:
         "environment": package_versions(list(outcome.values.values())),
         "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
     }
-    store.put_entry(outcome.key, entry, objects)
+    # one entry per state of the files read: reverting a file finds its entry again
+    variant = hash_json(checks).split(":", 1)[1][:16] if checks else None
+    store.put_entry(outcome.key, entry, objects, variant)
     return entry
 
 
@@ -229,8 +232,18 @@ def lookup(store: Store, key: str) -> Restore | Miss:
     missing or corrupted object makes a miss (with the reason) rather than
     a half-restored cell.
     """
-    entry = store.get_entry(key)
-    if entry is None or entry.get("version") != ENTRY_VERSION:
+    reason = None
+    for name, entry in store.entries_for(key):
+        found = _try_entry(store, key, entry)
+        if isinstance(found, Restore):
+            store.touch_entry(name)
+            return found
+        reason = reason or found.reason
+    return Miss(reason)
+
+
+def _try_entry(store: Store, key: str, entry: dict[str, Any]) -> Restore | Miss:
+    if entry.get("version") != ENTRY_VERSION or entry.get("identity") != key:
         return Miss()
     for check in entry.get("checks", ()):
         path = Path(check["path"])
@@ -257,7 +270,6 @@ def lookup(store: Store, key: str) -> Restore | Miss:
         return Miss(str(err))
     except Exception as err:  # noqa: BLE001 - unpickling can fail in many ways
         return Miss(f"a stored value could not be loaded: {type(err).__name__}: {err}")
-    store.touch_entry(key)
     return restore
 
 

@@ -106,10 +106,11 @@ def lock_use(store: Store, lock_path: Path, lock: dict[str, Any] | None = None,
             use.snapshots |= snapshot_digests(old)
     if lock is not None:
         entries = entries if entries is not None else {k: e for k, _, e in store.iter_entries()}
-        for key in cell_identities(lock):
-            if key in entries:
-                use.cache_entries.add(key)
-                use.cache_objects |= set(entries[key].get("objects", ()))
+        identities = cell_identities(lock)
+        for name, entry in entries.items():
+            if entry.get("identity") in identities:
+                use.cache_entries.add(name)
+                use.cache_objects |= set(entry.get("objects", ()))
     return use
 
 

@@ -366,59 +366,86 @@ class Store:
         return removed
 
     # ------------------------------------------------------------ cache entries
-    def entry_path(self, key: str) -> Path:
-        """The file of the cache entry for *key* (a digest)."""
-        return self.cache_dir / (digest_hex(key) + ".json")
+    # An entry is named by the cell identity it serves (32 hex), plus a
+    # variant suffix when it also depends on the content of files the cell
+    # read: one identity may then have several entries, one per input state.
+    def entry_name(self, key: str, variant: str | None = None) -> str:
+        """The file stem of the cache entry for *key* (a digest) and *variant*."""
+        return digest_hex(key) + (f"-{variant}" if variant else "")
 
-    def put_entry(self, key: str, entry: dict[str, Any], objects: list[str]) -> None:
+    def entry_path(self, key: str, variant: str | None = None) -> Path:
+        """The file of the cache entry for *key* and *variant*."""
+        return self.cache_dir / (self.entry_name(key, variant) + ".json")
+
+    def put_entry(self, key: str, entry: dict[str, Any], objects: list[str],
+                  variant: str | None = None) -> str:
         """Write a cache entry atomically; *objects* are the digests it references.
 
-        The entry carries a checksum of itself, so a damaged entry reads as absent.
+        The entry carries a checksum of itself, so a damaged entry reads as
+        absent. Returns the entry's name.
         """
         body = dict(entry, objects=sorted(set(objects)))
         text = json.dumps(body, sort_keys=True, separators=(",", ":"))
         data = json.dumps({"check": hash_bytes(text.encode()), "entry": body},
                           sort_keys=True, separators=(",", ":")).encode()
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(self.entry_path(key), data)
+        atomic_write_bytes(self.entry_path(key, variant), data)
+        return self.entry_name(key, variant)
 
-    def get_entry(self, key: str) -> dict[str, Any] | None:
-        """The cache entry for *key*, or None if absent or damaged."""
+    def _read_entry(self, path: Path) -> dict[str, Any] | None:
         try:
-            raw = json.loads(self.entry_path(key).read_bytes())
+            raw = json.loads(path.read_bytes())
             body = raw["entry"]
             text = json.dumps(body, sort_keys=True, separators=(",", ":"))
             if hash_bytes(text.encode()) != raw["check"]:
                 return None
             return body
-        except (OSError, ValueError, KeyError, TypeError, StoreError):
+        except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def touch_entry(self, key: str) -> None:
-        """Mark a cache entry as just used (LRU order is the entries' mtime)."""
-        try:
-            os.utime(self.entry_path(key))
-        except OSError:
-            pass
+    def get_entry(self, key: str, variant: str | None = None) -> dict[str, Any] | None:
+        """The cache entry for *key* and *variant*, or None if absent or damaged."""
+        return self._read_entry(self.entry_path(key, variant))
 
-    def iter_entries(self) -> Iterator[tuple[str, float, dict[str, Any]]]:
-        """(key, last use, entry) of every readable cache entry."""
+    def entries_for(self, key: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every readable entry (name, entry) for *key*, most recently used first."""
         if not self.cache_dir.is_dir():
-            return
-        for path in sorted(self.cache_dir.glob("*.json")):
-            key = PREFIX + path.stem
+            return []
+        found = []
+        for path in self.cache_dir.glob(digest_hex(key) + "*.json"):
+            entry = self._read_entry(path)
             try:
                 used = path.stat().st_mtime
             except FileNotFoundError:
                 continue
-            entry = self.get_entry(key)
             if entry is not None:
-                yield key, used, entry
+                found.append((used, path.stem, entry))
+        return [(name, entry) for _, name, entry in sorted(found, key=lambda f: -f[0])]
 
-    def delete_entry(self, key: str) -> None:
-        """Remove a cache entry (its objects stay until evicted or collected)."""
+    def touch_entry(self, name: str) -> None:
+        """Mark a cache entry as just used (LRU order is the entries' mtime)."""
         try:
-            self.entry_path(key).unlink()
+            os.utime(self.cache_dir / (name + ".json"))
+        except OSError:
+            pass
+
+    def iter_entries(self) -> Iterator[tuple[str, float, dict[str, Any]]]:
+        """(name, last use, entry) of every readable cache entry."""
+        if not self.cache_dir.is_dir():
+            return
+        for path in sorted(self.cache_dir.glob("*.json")):
+            try:
+                used = path.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            entry = self._read_entry(path)
+            if entry is not None:
+                yield path.stem, used, entry
+
+    def delete_entry(self, name: str) -> None:
+        """Remove a cache entry by name (its objects stay until evicted or collected)."""
+        try:
+            (self.cache_dir / (name + ".json")).unlink()
         except FileNotFoundError:
             pass
 
@@ -428,7 +455,7 @@ class Store:
         Only objects that nothing but the dropped entries references are
         deleted, and never one in *pinned* (snapshots and lock versions a
         lock file relies on): those stay even if the cap cannot be met.
-        Returns the keys of the entries dropped.
+        Returns the names of the entries dropped.
         """
         sizes = {info.digest: info.size for info in self.iter_objects()}
         total = sum(sizes.values())

@@ -178,7 +178,9 @@ def kernel_environment(lock: dict[str, Any], folder: Path, *, replay_lock: Path,
     names is announced so the workflow section can be compared.
     """
     env = dict(os.environ if base is None else base)
-    for key in ("NOTELOCK_NOTEBOOK", "JPY_SESSION_NAME", "NOTELOCK_LOCK_ALL", "NOTELOCK_REPLAY"):
+    # NOTELOCK_STORE too: the replay's own snapshots and cache go beside its
+    # temporary lock, so a cached cell can never stand in for a re-run one
+    for key in ("NOTELOCK_NOTEBOOK", "JPY_SESSION_NAME", "NOTELOCK_LOCK_ALL", "NOTELOCK_REPLAY", "NOTELOCK_STORE"):
         env.pop(key, None)
     recorded = ((lock.get("environment") or {}).get("variables") or {})
     for key, value in recorded.items():
@@ -266,8 +268,10 @@ def run_replay(spec: str, *, against_current: bool = False, timeout: float = 600
         replay_lock = work / lock_path.name
         events_file = work / "events.jsonl"
         plan_file = work / "plan.json"
-        plan_file.write_text(json.dumps(plan.read_plan(lock, str(lock_path), against_current=against_current,
-                                                        events_path=str(events_file))), encoding="utf-8")
+        read_plan = plan.read_plan(lock, str(lock_path), against_current=against_current,
+                                   events_path=str(events_file))
+        read_plan["store"] = _store_root(lock_path, env_base)
+        plan_file.write_text(json.dumps(read_plan), encoding="utf-8")
         env = kernel_environment(lock, folder, replay_lock=replay_lock, plan_file=plan_file, base=env_base)
         events = _Events(events_file)
         judge = plan.Judge(lock, events.read_events)
@@ -289,6 +293,14 @@ def run_replay(spec: str, *, against_current: bool = False, timeout: float = 600
         shutil.rmtree(work, ignore_errors=True)
     reporter.done(result)
     return result
+
+
+def _store_root(lock_path: Path, environ: dict[str, str] | None) -> str | None:
+    try:
+        from .core.store import store_for
+    except ImportError:
+        return None
+    return str(store_for(lock_path, environ).root)
 
 
 def _environment_lines(lock: dict[str, Any], folder: Path) -> list[str]:

@@ -136,6 +136,7 @@ class ReplayPins:
         self.mode: str = plan.get("mode", "pinned")
         self.lock_path: str = plan.get("lock", "")
         self.events: str | None = plan.get("events")
+        self.store_root: str | None = plan.get("store")
         self.session = session
         self.cursor = 0
         self._store: Any = None
@@ -161,10 +162,11 @@ class ReplayPins:
         """The verified store object holding *entry*'s snapshot (StoreError if missing)."""
         if self._store is None:
             try:
-                from .core.store import store_for
+                from .core.store import Store, store_for
             except ImportError:
                 raise StoreError("cannot replay from a snapshot: this notelock has no content store") from None
-            self._store = store_for(Path(self.lock_path))
+            # the recorded lock's store, as the replay command resolved it
+            self._store = Store(self.store_root) if self.store_root else store_for(Path(self.lock_path))
         return Path(self._store.path(entry["snapshot"]))
 
     def policy(self, token: dict[str, Any], func: Callable, args: tuple, kwargs: dict) -> None:
@@ -271,7 +273,17 @@ def _read_snapshot(path: Path) -> Any:
     # the same reading as notelock.core.snapshots.read_snapshot (the index was stored too)
     import pyarrow.parquet as pq
 
-    return pq.read_table(path).to_pandas()
+    frame = pq.read_table(path).to_pandas()
+    # a RangeIndex written with preserve_index=True comes back as integers;
+    # readers such as read_sql return a RangeIndex, so give it back
+    index = frame.index
+    if (index.name is None and index.dtype.kind == "i" and len(index)
+            and index[0] == 0 and index.is_monotonic_increasing and index.is_unique
+            and index[-1] == len(index) - 1):
+        import pandas as pd
+
+        frame.index = pd.RangeIndex(len(index))
+    return frame
 
 
 # ---------------------------------------------------------------- %lock commands

@@ -175,6 +175,7 @@ class Judge:
         self.verdicts: dict[str, dict[str, Any]] = {}
         self.differs: set[str] = set()
         self.order: list[str] = []
+        self._inner_differs: list[str] = []
 
     # -- cells
     def align(self, replayed: dict[str, Any]) -> dict[int, int]:
@@ -193,6 +194,10 @@ class Judge:
             rep_cell = replayed["cells"][rep_index]
             rep_ids = list(iter_node_sequence([rep_cell]))
         expected = rec_cell.get("error")
+        rep_nodes = (replayed or {}).get("nodes", {})
+        # nodes recorded inside the cell whose results differ: what a cell node's divergence comes from
+        self._inner_differs = [rid for k, rid in enumerate(rec_ids) if k > 0 and (
+            k >= len(rep_ids) or self.recorded["nodes"][rid].get("output") != rep_nodes.get(rep_ids[k], {}).get("output"))]
         out = []
         for k, rid in enumerate(rec_ids):
             if rid in self.verdicts:
@@ -274,7 +279,8 @@ class Judge:
                 return v
             notes.append(f"outside tolerance: {why}")
         if event.get("drifted") and node["op"] == "read":
-            v.update(verdict=DIVERGED, detail=event.get("message") or "content changed")
+            v.update(verdict=DIVERGED, detail="; ".join(notes) if event.get("served")
+                     else event.get("message") or "content changed")
             return v
         v.update(verdict=DIVERGED, detail="; ".join([*notes, self._divergence(rid, node, pnode)]))
         return v
@@ -326,6 +332,10 @@ class Judge:
             fnode = self.recorded["nodes"][first]
             why = self.verdicts.get(first, {}).get("drift") or self.verdicts.get(first, {}).get("detail") or ""
             return f"{text}; first diverging input: {first} {node_label(fnode)}" + (f" ({why})" if why else "")
+        if node["op"] == "cell" and self._inner_differs:
+            inner = self._inner_differs[0]
+            deeper = self.first_diverging_input(inner) or inner
+            return f"{text}; first diverging input: {deeper} {node_label(self.recorded['nodes'][deeper])} (inside the cell)"
         if node["op"] == "cell":
             ra, rb = node.get("reads") or {}, pnode.get("reads") or {}
             names = sorted(n for n in set(ra) | set(rb) if ra.get(n) != rb.get(n))

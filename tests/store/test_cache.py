@@ -114,6 +114,24 @@ def test_cached_cell_rehashes_the_files_it_read(kernel, tmp_path: Path):
     assert "restored" in fourth["stdout"] and (tmp_path / "runs.txt").read_text() == "xx"
     assert kernel.value("total") == 6
 
+    # a corrupted object is reported by name and the cell runs instead
+    from notelock.core.store import Store
+
+    store = Store(tmp_path / ".notelock")
+    [entry] = [e for _, _, e in store.iter_entries() if _entry_total(store, e) == 6]
+    target = store.object_path(entry["variables"]["total"]["object"])
+    target.chmod(0o644)
+    target.write_bytes(b"not a pickle")
+    fifth = kernel.ok(cell)
+    assert "is corrupted" in fifth["stderr"] and entry["variables"]["total"]["object"][9:21] in fifth["stderr"]
+    assert (tmp_path / "runs.txt").read_text() == "xxx" and kernel.value("total") == 6
+
+
+def _entry_total(store, entry) -> int:
+    import pickle
+
+    return pickle.loads(store.get_bytes(entry["variables"]["total"]["object"]))
+
 
 def test_uncacheable_value_is_named_and_the_cell_still_runs(kernel):
     out = kernel.ok("%%lock --cache\nnumbers = [1, 2, 3]\ngen = (n for n in numbers)")

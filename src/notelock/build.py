@@ -145,12 +145,31 @@ def build_lock(notebook: str | os.PathLike[str], *, target: str | os.PathLike[st
             work_dir = target_path.parent if target_path is not None else path.parent
         data, lock, warnings = _execute(path, nb, Path(work_dir), timeout=timeout, kernel_name=kernel_name,
                                         startup_timeout=startup_timeout)
-    if target_path is not None and not (target_path.exists() and target_path.read_bytes() == data):
-        target_path.parent.mkdir(parents=True, exist_ok=True)
-        with file_lock(target_path):
-            atomic_write_bytes(target_path, data)
+    if target_path is not None:
+        _put_in_place(target_path, data, lock)
     return BuildResult(notebook=path, data=data, lock=lock, path=target_path, executed=execute,
                        seconds=round(time.perf_counter() - started, 3), warnings=warnings)
+
+
+def _put_in_place(target: Path, data: bytes, lock: dict[str, Any]) -> None:
+    """Replace *target* with *data* atomically, under its file lock, keeping
+    the version it replaces in the store's history as a kernel's write would."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(target):
+        try:
+            old = target.read_bytes()
+        except FileNotFoundError:
+            old = None
+        if old == data:
+            return
+        if old is not None:
+            try:
+                from .core.history import keep_version
+
+                keep_version(target, old, session_started=(lock.get("run") or {}).get("started"))
+            except Exception:  # noqa: BLE001 - keeping history must never block the write
+                pass
+        atomic_write_bytes(target, data)
 
 
 def existing_lock(notebook: Path) -> tuple[bytes, dict[str, Any]]:
@@ -192,6 +211,9 @@ def _execute(path: Path, nb: Any, work_dir: Path, *, timeout: int | None, kernel
     fd, tmp_name = tempfile.mkstemp(prefix=f".{lock_path_for(path).name}.", suffix=".building", dir=work_dir)
     os.close(fd)
     tmp = Path(tmp_name)
+    # only the name is reserved: a file there would be "replaced" by the
+    # kernel's first write, and the store would keep it as a lock version
+    tmp.unlink()
     env = dict(os.environ)
     for key in ("JPY_SESSION_NAME", "NOTELOCK_LOCK_ALL"):
         env.pop(key, None)
@@ -237,7 +259,7 @@ def _execute(path: Path, nb: Any, work_dir: Path, *, timeout: int | None, kernel
             raise BuildError(f"{path.name}: the kernel died ({err}){_last_error(kernel_log)}") from None
         except RuntimeError as err:  # nbclient's kernel start-up failures
             raise BuildError(f"{path.name}: {err}{_last_error(kernel_log)}") from None
-        data = tmp.read_bytes()
+        data = tmp.read_bytes() if tmp.exists() else b""
         if not data.strip():
             raise BuildError(f"{path.name}: the kernel recorded no lock"
                              + (" (the notebook has no code cells)" if not _executed_counts(nb)

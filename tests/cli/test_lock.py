@@ -50,8 +50,11 @@ def test_four_notebooks_two_jobs_then_one_broken(tmp_path, capsys):
     assert locks[notebooks[2]].read_bytes() == kept  # the failed build left the old lock alone
     for i in (0, 1, 3):
         assert load_lock(locks[notebooks[i]])["identity"] == first[notebooks[i]]["identity"]
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".") and p.name != ".notelock"]
     assert leftovers == []
+    # the store keeps the versions the second run replaced, under the locks' own names
+    history = tmp_path / ".notelock" / "history"
+    assert sorted(p.name for p in history.iterdir()) == [f"nb{i}.lock.json.jsonl" for i in (0, 1, 3)]
 
 
 def test_missing_notebook_is_bad_usage(tmp_path, capsys):

@@ -44,9 +44,12 @@ def is_estimator(obj: Any) -> bool:
         cls = getattr(base, "BaseEstimator", None)
         if cls is not None and isinstance(obj, cls):
             return True
+    # look on the type, not the instance: an instance-level __getattr__ (traitlets
+    # configurables, proxies) may have side effects or answer for any name
+    cls = type(obj)
     try:
-        return callable(getattr(obj, "get_params", None)) and callable(getattr(obj, "fit", None))
-    except Exception:  # noqa: BLE001 - a property raising on access: not an estimator
+        return callable(getattr(cls, "get_params", None)) and callable(getattr(cls, "fit", None))
+    except Exception:  # noqa: BLE001 - a metaclass raising on access: not an estimator
         return False
 
 

@@ -511,15 +511,17 @@ def load_ipython_extension(shell: Any) -> None:
 
 
 def _cell_is_running(shell: Any) -> bool:
-    """Whether the shell is inside ``run_cell`` of a cell stored in history.
-
-    IPython stores a cell's input before running it and bumps the execution
-    counter after, so while a cell runs the raw history (which starts with a
-    placeholder ``""``) is one longer than the counter.
-    """
-    hist = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
-    count = getattr(shell, "execution_count", None)
-    return bool(hist) and isinstance(count, int) and len(hist) > count
+    """Whether ``%load_ext`` runs inside a cell of *shell* (rather than at kernel
+    start, from ``InteractiveShellApp.extensions``): look for the shell's
+    ``run_cell`` machinery on the call stack. (Counting history entries does
+    not work: IPython versions differ in when they store the running input.)"""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name in ("run_cell_async", "_run_cell", "run_cell") \
+                and frame.f_locals.get("self") is shell:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def unload_ipython_extension(shell: Any) -> None:

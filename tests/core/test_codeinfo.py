@@ -7,7 +7,7 @@ from notelock.core.codeinfo import analyze, notebook_dependencies
 
 def test_reads_and_writes_at_top_level():
     facts = analyze("df = pd.read_csv(path)\nmodel.fit(df[features], df.y)")
-    assert set(facts.reads) == {"pd", "path", "model", "features", "df"}
+    assert set(facts.reads) == {"pd", "path", "model", "features"}
     assert facts.writes == ("df",)
 
 
@@ -42,3 +42,15 @@ def test_notebook_dependencies_are_transitive():
         ns[name].__module__ = "__main__"
     deps = notebook_dependencies(["top"], ns)
     assert set(deps) == {"top", "middle", "leaf"}
+
+
+def test_names_bound_before_use_are_not_reads():
+    facts = analyze("model = RF(n=3)\nmodel.fit(X, y)\npred = model.predict(X)\ntotal = pred.sum()")
+    assert set(facts.reads) == {"RF", "X", "y"}
+
+
+def test_names_read_before_binding_stay_reads():
+    assert "df" in analyze("df = df.dropna()").reads
+    assert "df" in analyze("print(df)\ndf = 1").reads
+    assert "x" in analyze("if flag:\n    x = 1\nprint(x)").reads
+    assert "acc" in analyze("for i in items:\n    acc = i\nprint(acc)").reads

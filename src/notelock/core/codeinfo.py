@@ -58,7 +58,70 @@ def analyze(code: str) -> CodeFacts:
             if name not in _BUILTINS:
                 reads.setdefault(name, None)
     late_only = tuple(n for n in late if n not in reads)
+    if reads and writes:  # `model = RF(); model.fit(X)` does not read an earlier `model`
+        for name in _bound_before_use(code, set(reads) & set(writes)):
+            reads.pop(name, None)
     return CodeFacts(reads=tuple(reads), writes=tuple(writes), late_reads=late_only)
+
+
+_UNCONDITIONAL = (ast.Assign, ast.AnnAssign, ast.Import, ast.ImportFrom, ast.FunctionDef,
+                  ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _bound_before_use(code: str, candidates: set[str]) -> set[str]:
+    """Names among *candidates* that a top-level statement binds unconditionally
+    before any statement loads them (within one statement, loads come first:
+    ``x = x + 1`` reads ``x``)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    first_load: dict[str, int] = {}
+    first_store: dict[str, int] = {}
+    for index, stmt in enumerate(tree.body):
+        for name in _loads(stmt):
+            if name in candidates:
+                first_load.setdefault(name, index)
+        if isinstance(stmt, _UNCONDITIONAL):
+            for name in _stores(stmt):
+                if name in candidates:
+                    first_store.setdefault(name, index)
+    return {n for n, i in first_store.items() if i < first_load.get(n, len(tree.body))}
+
+
+def _loads(stmt: ast.stmt) -> set[str]:
+    """Names loaded where *stmt* runs (function bodies and lambdas excluded)."""
+    found: set[str] = set()
+    stack: list[ast.AST] = [stmt]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            # decorators, defaults and annotations do run now
+            if not isinstance(node, ast.Lambda):
+                stack.extend(node.decorator_list)
+            stack.extend(node.args.defaults)
+            stack.extend(d for d in node.args.kw_defaults if d is not None)
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            found.add(node.id)
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _stores(stmt: ast.stmt) -> set[str]:
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in stmt.names}
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]  # type: ignore[attr-defined]
+    if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
+        return set()
+    found = set()
+    for target in targets:
+        for node in ast.walk(target):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                found.add(node.id)
+    return found
 
 
 _IMMEDIATE_SCOPES = ("listcomp", "setcomp", "dictcomp", "genexpr")

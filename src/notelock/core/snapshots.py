@@ -39,11 +39,16 @@ def limit_from_env(environ: dict[str, str] | None = None) -> int:
 
 
 def frame_to_parquet(frame: Any) -> bytes:
-    """A DataFrame as Parquet bytes (index included), through pyarrow."""
+    """A DataFrame as Parquet bytes (index included), through pyarrow.
+
+    ``preserve_index=None`` keeps a RangeIndex as metadata, so the frame read
+    back has the same index type, and so the same content hash, as the
+    original (``True`` would turn it into an integer column).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(frame, preserve_index=True)
+    table = pa.Table.from_pandas(frame, preserve_index=None)
     sink = io.BytesIO()
     pq.write_table(table, sink)
     return sink.getvalue()

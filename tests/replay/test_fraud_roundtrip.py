@@ -1,8 +1,8 @@
 """The fraud example end to end: lock, backfill the sources, replay, diff.
 
-Real kernels, a real CSV file and a real SQLite database. The notebook copy
-pins its reads (``%lock snapshot on`` after ``%load_ext notelock``) so a
-replay can serve drifted inputs from the store.
+Real kernels, a real CSV file and a real SQLite database. The example
+notebook pins its reads itself (``%%lock --snapshot``), so a replay can serve
+drifted inputs from the store.
 """
 
 from __future__ import annotations
@@ -38,12 +38,9 @@ def notelock(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def pinned_copy(folder: Path) -> Path:
-    """The example notebook with every read snapshotted."""
-    nb = nbformat.read(ROOT / "notebooks" / NB, as_version=4)
-    index = next(i for i, c in enumerate(nb.cells) if c.source.strip() == "%load_ext notelock")
-    nb.cells.insert(index + 1, nbformat.v4.new_code_cell("%lock snapshot on"))
+    """A copy of the example notebook, exactly as shipped."""
     path = folder / NB
-    nbformat.write(nb, path)
+    shutil.copy(ROOT / "notebooks" / NB, path)
     return path
 
 

@@ -16,6 +16,10 @@ from kernel_utils import Kernel, run_notebook  # noqa: E402
 
 EXAMPLE = ROOT / "notebooks" / "fraud_detection.ipynb"
 
+# jupyter_server fixtures (jp_fetch, jp_serverapp…) for tests/server; pytest
+# only accepts plugin declarations in the top-level conftest
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
 
 @pytest.fixture
 def fraud_dir(tmp_path: Path) -> Path:

@@ -19,7 +19,8 @@ import {
   renderNodeList,
   renderReplay
 } from '../src/render';
-import { ILock, ILockReply, IReplayJob } from '../src/tokens';
+import { IDiffReply, ILock, ILockReply, IReplayJob } from '../src/tokens';
+import diffFixture from './fixtures/diff.json';
 import fixture from './fixtures/fraud_detection.lock.json';
 
 /** A fresh copy per test, so tests may edit it. */
@@ -337,7 +338,22 @@ describe('notebook cells and diffs', () => {
     expect(findNotebookCell(undefined, cells)).toBe(-1);
   });
 
-  it('renders a diff as a tree', () => {
+  it('renders a semantic diff: root causes first, then consequences and data', () => {
+    const el = renderDiff(diffFixture as unknown as IDiffReply);
+    expect(el.querySelector('.jp-notelock-diff-summary')!.textContent).toBe('2 root causes · 4 consequences');
+    const rows = Array.from(el.querySelectorAll('.jp-notelock-diff-node'));
+    expect(rows[0].getAttribute('data-status')).toBe('root cause');
+    expect(rows[0].textContent).toContain('read_csv transactions.csv');
+    expect(rows.map(r => r.getAttribute('data-status'))).toContain('consequence');
+    expect(el.textContent).toContain('transactions.csv: content changed: rows 3000 → 2500');
+  });
+
+  it('says when two locks are identical', () => {
+    const el = renderDiff({ a: 'a.lock.json', b: 'b.lock.json', diff: { identical: true, nodes: [], root_causes: [], consequences: [] } });
+    expect(el.querySelector('.jp-notelock-diff-summary')!.textContent).toContain('Identical computations');
+  });
+
+  it('renders an unknown diff shape as a tree', () => {
     const el = renderDiff({ a: 'a.lock.json', b: 'b.lock.json', diff: { nodes: { changed: [FIT] }, identity: { a: 'x', b: 'y' } } });
     expect(el.textContent).toContain('a.lock.json → b.lock.json');
     expect(el.querySelector('.jp-mod-changed')!.textContent).toContain(FIT);

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import body  # type: ignore[import-not-found]
+from rest_helpers import body
 
 pytestmark = [
     pytest.mark.kernel,

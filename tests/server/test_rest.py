@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from pathlib import Path
 
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from conftest import body, make_lock, write_notebook  # type: ignore[import-not-found]
+from rest_helpers import body, make_lock, write_notebook
 from notelock.core import lockfile
 
 NO_AUTH = {"Authorization": ""}

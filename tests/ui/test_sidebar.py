@@ -72,6 +72,14 @@ def _replay_cli_available() -> bool:
     return importlib.util.find_spec("notelock.cli") is not None and importlib.util.find_spec("notelock.cli.replay") is not None
 
 
+def _commit(root: Path) -> None:
+    """Make the scratch folder a git repository, so the header shows a commit."""
+    env = dict(os.environ, GIT_AUTHOR_NAME="notelock tests", GIT_AUTHOR_EMAIL="tests@notelock.invalid",
+               GIT_COMMITTER_NAME="notelock tests", GIT_COMMITTER_EMAIL="tests@notelock.invalid")
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "example notebooks"]):
+        subprocess.run(["git", *args], cwd=root, env=env, check=True)
+
+
 class Lab:
     """A running ``jupyter lab`` in a scratch folder."""
 
@@ -91,6 +99,9 @@ class Lab:
             JUPYTERLAB_WORKSPACES_DIR=str(tmp / "lab-workspaces"),
             JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
             FRAUD_ROWS="3000",
+            # The run writes data files next to the notebook, so the tree is
+            # dirty by the time the lock is written: record that, do not refuse.
+            NOTELOCK_ALLOW_DIRTY="1",
             PYDEVD_DISABLE_FILE_VALIDATION="1",
         )
         env.pop("JUPYTER_TOKEN", None)
@@ -146,6 +157,7 @@ def lab(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ui")
     root = tmp / "notebooks"
     shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns("*.lock.json", ".notelock", "*.csv", "*.db", ".ipynb_checkpoints"))
+    _commit(root)
     server = Lab(root, tmp)
     yield server
     server.stop()
@@ -238,6 +250,11 @@ def test_sidebar_shows_the_read_fit_and_predict_nodes_of_the_lock_on_disk(lab, p
     fit = next(nid for nid, n in wanted.items() if n["op"] == "fit")
     expect(panel.locator(f".jp-notelock-node[data-id='{fit}'] .jp-notelock-node-label")).to_have_text("fit RandomForestClassifier")
     expect(panel.locator(".jp-notelock-identity")).to_have_text(lock["identity"].split(":")[1][:12])
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=lab.root, capture_output=True, text=True, check=True)
+    assert lock["workflow"]["git"]["commit"] == head.stdout.strip()
+    expect(panel.locator(".jp-notelock-commit")).to_have_text(head.stdout.strip()[:10])
+    dirty = panel.locator(".jp-notelock-header .jp-notelock-badge-dirty")
+    expect(dirty).to_have_count(1 if lock["workflow"]["git"].get("dirty") else 0)
     # the graph has a box per node
     expect(panel.locator(".jp-notelock-graph .jp-notelock-gnode")).to_have_count(len(lock["nodes"]))
 
@@ -254,6 +271,7 @@ def test_screenshots_of_the_sidebar(lab, page):
     assert page.locator("body").get_attribute("data-jp-theme-light") == "true"
     body.evaluate("el => el.scrollTop = 0")
     panel.screenshot(path=str(IMAGES / "sidebar.png"))
+    panel.locator(".jp-notelock-graph-wrapper").screenshot(path=str(IMAGES / "sidebar-graph.png"))
     lock = _lock_on_disk(lab)
     read = next(nid for nid, n in lock["nodes"].items() if n["op"] == "read" and n.get("path"))
     panel.locator(f".jp-notelock-node[data-id='{read}']").click()
@@ -272,7 +290,7 @@ def test_screenshots_of_the_sidebar(lab, page):
     _use_theme(page, "JupyterLab Light")
     page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'")
     assert background != panel.evaluate("el => getComputedStyle(el).backgroundColor")
-    for name in ("sidebar.png", "sidebar-details.png", "sidebar-dark.png"):
+    for name in ("sidebar.png", "sidebar-graph.png", "sidebar-details.png", "sidebar-dark.png"):
         assert (IMAGES / name).stat().st_size > 10_000
 
 
@@ -313,3 +331,25 @@ def test_replay_from_the_sidebar_reproduces(lab, page):
     lock = _lock_on_disk(lab)
     expect(replay.locator(".jp-notelock-verdict-row")).to_have_count(len(lock["nodes"]))
     assert replay.locator(".jp-mod-diverged").count() == 0
+    body = panel.locator(".jp-notelock-body")
+    body.evaluate("el => el.scrollTop = 0")
+    panel.screenshot(path=str(IMAGES / "sidebar-replay.png"))
+
+
+def test_diff_picks_another_lock_file_and_shows_the_semantic_diff(lab, page):
+    from playwright.sync_api import expect
+
+    (lab.root / "baseline").mkdir(exist_ok=True)
+    shutil.copy(lab.root / LOCK, lab.root / "baseline" / LOCK)
+    panel = page.locator("#notelock-lock-panel")
+    panel.locator(".jp-notelock-toolbar").get_by_text("Diff…").click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_be_visible()
+    dialog.locator(".jp-DirListing-item", has_text="baseline").dblclick()
+    dialog.locator(".jp-DirListing-item", has_text=LOCK).click()
+    dialog.get_by_role("button", name="Select").click()
+    diff = panel.locator(".jp-notelock-diff")
+    expect(diff).to_contain_text(f"{LOCK} → baseline/{LOCK}")
+    expect(diff.locator(".jp-notelock-diff-summary")).to_have_text(
+        "Identical computations: same identity, every result the same."
+    )

@@ -9,7 +9,8 @@ import { edges, lastName, nodeBadges, nodesInOrder } from './model';
 import { ILock, INodeVerdict } from './tokens';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
-const CHAR_WIDTH = 6.6; // at the graph's 11px UI font
+const CHAR_WIDTH = 6.2; // of the 11px UI font of titles
+const ID_CHAR_WIDTH = 5.8; // of the 9.5px monospace font of ids
 const NODE_HEIGHT = 34;
 const PADDING = 8;
 
@@ -50,13 +51,13 @@ export function graphTitle(lock: ILock, id: string): string {
 /** Positions of every node and edge (pure; used by the SVG and the tests). */
 export function layoutGraph(lock: ILock): IGraphLayout {
   const g = new dagre.graphlib.Graph();
-  g.setGraph({ rankdir: 'TB', nodesep: 14, ranksep: 26, marginx: 4, marginy: 4 });
+  g.setGraph({ rankdir: 'TB', nodesep: 12, ranksep: 24, marginx: 4, marginy: 4 });
   g.setDefaultEdgeLabel(() => ({}));
   const ids = nodesInOrder(lock);
   for (const id of ids) {
     const title = graphTitle(lock, id);
-    const width = Math.max(title.length, id.length) * CHAR_WIDTH + 2 * PADDING + 18;
-    g.setNode(id, { width: Math.min(Math.max(width, 120), 260), height: NODE_HEIGHT });
+    const width = Math.max(title.length * CHAR_WIDTH, id.length * ID_CHAR_WIDTH) + 2 * PADDING + 18;
+    g.setNode(id, { width: Math.min(Math.max(width, 110), 210), height: NODE_HEIGHT });
   }
   for (const [from, to] of edges(lock)) {
     g.setEdge(from, to);

@@ -75,8 +75,10 @@ def _replay_cli_available() -> bool:
 def _commit(root: Path) -> None:
     """Make the scratch folder a git repository, so the header shows a commit."""
     env = dict(os.environ, GIT_AUTHOR_NAME="notelock tests", GIT_AUTHOR_EMAIL="tests@notelock.invalid",
-               GIT_COMMITTER_NAME="notelock tests", GIT_COMMITTER_EMAIL="tests@notelock.invalid")
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "example notebooks"]):
+               GIT_COMMITTER_NAME="notelock tests", GIT_COMMITTER_EMAIL="tests@notelock.invalid",
+               # fixed dates: the same commit id every run, so screenshots change only with the UI
+               GIT_AUTHOR_DATE="2026-01-01T00:00:00Z", GIT_COMMITTER_DATE="2026-01-01T00:00:00Z")
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "example notebooks"]):
         subprocess.run(["git", *args], cwd=root, env=env, check=True)
 
 
@@ -170,7 +172,8 @@ def page(lab):
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(accept_downloads=True, viewport={"width": 1500, "height": 1150})
+        # Twice the pixels, so the screenshots in docs/ stay sharp.
+        context = browser.new_context(accept_downloads=True, viewport={"width": 1500, "height": 1150}, device_scale_factor=2)
         page = context.new_page()
         page.set_default_timeout(60_000)
         page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}?token={lab.token}")

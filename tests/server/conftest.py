@@ -1,7 +1,8 @@
 """Fixtures for the REST API: a real jupyter_server with notelock enabled.
 
 The replay command is replaced by ``fake_replay.py`` (same event protocol) so
-these tests do not depend on kernels; one test runs the real CLI.
+these tests do not depend on kernels; one test runs the real CLI. The
+pytest-jupyter plugin is declared in the top-level conftest.
 """
 
 from __future__ import annotations

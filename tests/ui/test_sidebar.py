@@ -356,3 +356,18 @@ def test_diff_picks_another_lock_file_and_shows_the_semantic_diff(lab, page):
     expect(diff.locator(".jp-notelock-diff-summary")).to_have_text(
         "Identical computations: same identity, every result the same."
     )
+
+
+def test_commands_are_in_the_palette(lab, page):
+    from playwright.sync_api import expect
+
+    page.locator(".jp-Notebook").click()
+    page.keyboard.press("Control+Shift+c")
+    palette = page.locator("#command-palette")
+    expect(palette).to_be_visible()
+    palette.locator("input").fill("notelock")
+    for label in ("notelock: show lock", "notelock: replay", "notelock: export"):
+        expect(palette.locator(".lm-CommandPalette-item", has_text=label)).to_have_count(1)
+    palette.locator(".lm-CommandPalette-item", has_text="notelock: show lock").click()
+    expect(page.locator("#notelock-lock-panel")).to_be_visible()
+    expect(page.locator("#notelock-lock-panel .jp-notelock-node")).not_to_have_count(0)

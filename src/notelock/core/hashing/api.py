@@ -29,7 +29,8 @@ def hash_value(obj: Any) -> HashResult:
     is marked opaque.
     """
     from notelock.core.hashing import estimators
-    from notelock.core.hashing.encoder import Encoder
+    from notelock.core.hashing.base import hash_bytes
+    from notelock.core.hashing.encoder import Encoder, TooLarge
     from notelock.core.hashing.objects import pickle_fallback
 
     enc = Encoder()
@@ -40,6 +41,12 @@ def hash_value(obj: Any) -> HashResult:
         else:
             enc.encode(obj)
             digest = enc.hexdigest()
+    except TooLarge:
+        # an object graph too big to walk: its type stands in (pickling it
+        # could be as slow), and the value is flagged as not verifiable
+        name = f"{type(obj).__module__}.{type(obj).__qualname__}"
+        return HashResult(hash_bytes(b"too-large\0" + name.encode()), True,
+                          f"too large to hash structurally: {name}")
     except Exception:  # noqa: BLE001 - never raise: the whole value goes to the fallback
         digest, reason = pickle_fallback(obj)
         return HashResult(digest, True, reason)

@@ -58,6 +58,37 @@ _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
 
 
+class TooLarge(Exception):
+    """An object graph too big to hash structurally (see :class:`Shared`)."""
+
+
+class Shared:
+    """State shared by one top-level hash and all its child encoders.
+
+    ``digests`` memoises the digest of every object hashed through its
+    ``__reduce__`` form by identity (keeping the object alive so its id cannot
+    be reused meanwhile): an object graph where many paths lead to the same
+    objects is then hashed in time linear in its size, not in the number of
+    paths, and the result does not depend on how objects are shared.
+    ``budget`` bounds how many such objects one hash may visit; past it the
+    value is hashed by its type alone and flagged opaque, so an arbitrary
+    object reaching half the interpreter (a figure, a session) never stalls a cell.
+    """
+
+    __slots__ = ("digests", "budget")
+
+    LIMIT = 20_000
+
+    def __init__(self) -> None:
+        self.digests: dict[int, tuple[Any, bytes]] = {}
+        self.budget = self.LIMIT
+
+    def spend(self) -> None:
+        self.budget -= 1
+        if self.budget < 0:
+            raise TooLarge()
+
+
 class Encoder:
     """Writes values into an xxh3-128 state; see the module docstring for the format.
 
@@ -65,13 +96,15 @@ class Encoder:
     (shared with child encoders), which makes the final result opaque.
     """
 
-    __slots__ = ("h", "reasons", "_stack")
+    __slots__ = ("h", "reasons", "_stack", "shared")
 
-    def __init__(self, reasons: list[str] | None = None, stack: dict[int, int] | None = None) -> None:
+    def __init__(self, reasons: list[str] | None = None, stack: dict[int, int] | None = None,
+                 shared: "Shared | None" = None) -> None:
         self.h = _new()
         self.reasons: list[str] = [] if reasons is None else reasons
         # id(container) -> nesting depth, for the containers being written right now
         self._stack: dict[int, int] = {} if stack is None else stack
+        self.shared = Shared() if shared is None else shared
 
     # -- stream helpers -------------------------------------------------------
     def write(self, data: Any) -> None:
@@ -84,7 +117,7 @@ class Encoder:
 
     def child(self) -> Encoder:
         """A fresh stream sharing this one's cycle guard and opaque reasons."""
-        return Encoder(self.reasons, self._stack)
+        return Encoder(self.reasons, self._stack, self.shared)
 
     def sub(self, obj: Any) -> bytes:
         """The 16-byte digest of *obj* encoded on its own (for order-free containers)."""
@@ -124,7 +157,7 @@ class Encoder:
             try:
                 fn(self, obj)
                 return
-            except RecursionError:
+            except (RecursionError, TooLarge):
                 raise
             except Exception:  # noqa: BLE001 - a library object we could not read: fall back
                 if t in _EXACT:  # builtin encoders only fail on a broken object: let the top decide

@@ -11,7 +11,8 @@ import types
 from typing import Any
 
 from notelock.core.hashing.base import i64, tag, text, u64
-from notelock.core.hashing.encoder import (
+from notelock.core.hashing.encoder import (  # noqa: I001
+    TooLarge,
     _EXACT,
     _T_DICT,
     _T_FROZENSET,
@@ -199,8 +200,13 @@ def has_own_reduce(t: type) -> bool:
 
 def _try_reduce(enc: Encoder, obj: Any) -> bytes | None:
     """Digest of class path + reduce callable + args + state (+ items), or None if it fails."""
+    shared = enc.shared
+    known = shared.digests.get(id(obj))
+    if known is not None and known[0] is obj:
+        return known[1]
     if not enc.enter(obj):
         return b"\x00" * 16  # already written above: the back reference stands in
+    shared.spend()
     child = enc.child()
     try:
         rv = obj.__reduce_ex__(5)
@@ -223,8 +229,10 @@ def _try_reduce(enc: Encoder, obj: Any) -> bytes | None:
         child.encode(state)
         child.encode(None if listitems is None else list(listitems))
         child.encode(None if dictitems is None else list(dictitems))
-        return h.digest()
-    except RecursionError:
+        digest = h.digest()
+        shared.digests[id(obj)] = (obj, digest)
+        return digest
+    except (RecursionError, TooLarge):
         raise
     except Exception:  # noqa: BLE001 - reduce not usable: the caller falls back
         return None

@@ -209,3 +209,23 @@ def test_corrupt_existing_lock_is_replaced_by_new_session(kernel_factory, tmp_pa
     k.ok("%load_ext notelock")
     k.ok("%%lock\nx = 1")
     assert _lock(tmp_path)["cells"][-1]["locked"] is True
+
+
+def test_libraries_imported_inside_the_locked_cell_are_intercepted(kernel_factory, data_dir: Path):
+    k = kernel_factory(cwd=data_dir)
+    k.ok("%load_ext notelock")
+    k.ok("%%lock\nimport pandas as pd\nfrom sklearn.linear_model import LinearRegression\n"
+         "df = pd.read_csv('t.csv')\nm = LinearRegression().fit(df[['a']], df.b)")
+    assert _ops(_lock(data_dir)) == ["read", "fit"]
+    assert k.value("hasattr(pd.read_csv, '__notelock_original__')") is False
+    assert k.value("type(pd).__name__ == 'module' and pd.__loader__.__class__.__name__ != '_NotifyingLoader'")
+
+
+def test_runtime_bindings_count_as_writes(kernel, data_dir: Path):
+    kernel.ok("%%time\nmade_inside = 41")
+    kernel.ok("%%lock\nuse = made_inside + 1")
+    lock = _lock(data_dir)
+    [timed] = [c for c in lock["cells"] if c["source"].startswith("%%time")]
+    assert "made_inside" in timed["writes"]
+    out = kernel.ok("%lock status")
+    assert "not replayable" not in json.dumps(out["data"])

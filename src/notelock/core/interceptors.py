@@ -77,6 +77,7 @@ class InterceptorRegistry:
         self._patched_attrs: list[tuple[Any, str, Any]] = []  # (owner, name, original)
         self._ns_swaps: list[tuple[dict, str, Any, Any]] = []  # (namespace, name, original, wrapper)
         self._base_hook: tuple[type, Any] | None = None
+        self._watcher: _ImportWatcher | None = None
         self._method_names: "weakref.WeakKeyDictionary[type, tuple[str, ...]]" = weakref.WeakKeyDictionary()
         self.active = False
 
@@ -91,13 +92,32 @@ class InterceptorRegistry:
         try:
             self._patch_pandas(namespace)
             self._patch_sklearn()
+            if "pandas" not in sys.modules or "sklearn.base" not in sys.modules:
+                # imported by the cell itself (`import pandas as pd` in a locked
+                # cell): patch as soon as the module has been executed
+                self._watcher = _ImportWatcher(self)
+                sys.meta_path.insert(0, self._watcher)
         except BaseException:
             self.deactivate()
             raise
 
+    def _module_loaded(self, name: str) -> None:
+        if not self.active:
+            return
+        if name == "pandas" and not any(owner is sys.modules.get("pandas") for owner, _, _ in self._patched_attrs):
+            self._patch_pandas(None)
+        elif name == "sklearn.base" and self._base_hook is None:
+            self._patch_sklearn()
+
     def deactivate(self) -> None:
         """Put every original back, in reverse order. Idempotent."""
         self.active = False
+        if self._watcher is not None:
+            try:
+                sys.meta_path.remove(self._watcher)
+            except ValueError:
+                pass
+            self._watcher = None
         while self._ns_swaps:
             ns, name, orig, wrapper = self._ns_swaps.pop()
             if ns.get(name) is wrapper:  # the user may have rebound it meanwhile
@@ -252,6 +272,59 @@ class InterceptorRegistry:
 
 
 _MISSING = object()
+_WATCHED = ("pandas", "sklearn.base")
+
+
+class _ImportWatcher:
+    """A meta-path finder that finds nothing itself: for pandas and
+    sklearn.base it asks the other finders, and wraps the loader so the
+    registry hears about the module once it has been executed."""
+
+    def __init__(self, registry: InterceptorRegistry):
+        self.registry = registry
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname not in _WATCHED:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            try:
+                spec = finder.find_spec(fullname, path, target)
+            except Exception:  # noqa: BLE001 - another finder's problem; let the normal import see it
+                return None
+            if spec is not None:
+                loader = spec.loader
+                if loader is not None and hasattr(loader, "exec_module"):
+                    spec.loader = _NotifyingLoader(loader, self.registry)
+                return spec
+        return None
+
+
+class _NotifyingLoader:
+    """Runs the real loader, then tells the registry (never failing the import)."""
+
+    def __init__(self, loader: Any, registry: InterceptorRegistry):
+        self._loader = loader
+        self._registry = registry
+
+    def create_module(self, spec: Any) -> Any:
+        create = getattr(self._loader, "create_module", None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module: Any) -> None:
+        # the module keeps its real loader: nothing of notelock stays behind
+        module.__loader__ = self._loader
+        if getattr(module, "__spec__", None) is not None:
+            module.__spec__.loader = self._loader
+        self._loader.exec_module(module)
+        try:
+            self._registry._module_loaded(module.__name__)
+        except Exception as err:  # noqa: BLE001
+            self._registry.sink.report_failure("patching " + module.__name__, err)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)
 
 
 def _all_subclasses(cls: type) -> list[type]:

@@ -30,7 +30,7 @@ KERNEL_NAMES = frozenset({
     "In", "Out", "get_ipython", "exit", "quit", "display", "open", "__session__",
     "__vsc_ipynb_file__", "__file__", "__name__", "__doc__", "__builtins__", "__builtin__",
     "__package__", "__loader__", "__spec__", "_", "__", "___", "_i", "_ii", "_iii", "_oh",
-    "_dh", "_sh", "_ih",
+    "_dh", "_sh", "_ih", "_exit_code",
 })
 
 
@@ -144,6 +144,9 @@ class Session:
                       options=dict(options or {}), facts=facts, started=time.perf_counter())
         self.current = run
         if not locked:
+            # bindings made at run time (inside %%time, %run, exec…) escape the
+            # static analysis; comparing identities afterwards is cheap
+            run.ids_before = {k: id(v) for k, v in self.ns.items()}
             return
         try:
             self._begin_locked(run)
@@ -208,7 +211,8 @@ class Session:
             "execution_count": execution_count,
             "locked": run.locked,
             "reads": sorted(n for n in run.facts.reads if not is_internal_name(n)),
-            "writes": sorted(n for n in run.facts.writes if not is_internal_name(n)),
+            "writes": sorted(set(n for n in run.facts.writes if not is_internal_name(n))
+                             | self._rebound(run)),
         }
         if error is not None:
             entry["error"] = type(error).__name__
@@ -220,6 +224,13 @@ class Session:
         with self._mutex:
             self.cells.append(entry)
         return entry
+
+    def _rebound(self, run: CellRun) -> set[str]:
+        """Names bound or rebound while the cell ran (by identity, not by content)."""
+        before = run.ids_before
+        if not before:
+            return set()
+        return {k for k, v in self.ns.items() if not is_internal_name(k) and before.get(k) != id(v)}
 
     def _finish_locked(self, run: CellRun, entry: dict[str, Any]) -> None:
         node = run.node

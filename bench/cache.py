@@ -72,6 +72,20 @@ def measure(rows: int, repeat: int) -> dict[str, list[float]]:
     return times
 
 
+def bench_cache(rows: int = 20000, repeat: int = 3) -> list[dict]:
+    """Rows for ``python -m bench``: restore from the cache against recomputing the fit cell."""
+    times = measure(rows, repeat)
+    recompute = statistics.median(times["recompute"])
+    restore = statistics.median(times["restore"])
+    first = statistics.median(times["first --cache"])
+    return [
+        {"what": f"cache: restore of the example's fit cell ({rows:,} rows) vs recompute", "notelock": restore,
+         "peer": recompute, "peer_name": "recompute (plain %%lock)", "ratio": recompute / restore, "unit": "s"},
+        {"what": "cache: first --cache run (recompute + store) vs plain", "notelock": first,
+         "peer": recompute, "peer_name": "recompute (plain %%lock)", "ratio": first / recompute, "unit": "s"},
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20000, help="FRAUD_ROWS (the example's default: 20000)")

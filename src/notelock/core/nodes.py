@@ -116,8 +116,14 @@ def _dtype_name(value: Any) -> str | None:
 # ---------------------------------------------------------------- read sources
 
 
-def describe_source(source: Any, base_dir: Path | None) -> dict[str, Any]:
-    """What a reader was asked to read: a local file (hashed), a URL, or a buffer."""
+def describe_source(source: Any, base_dir: Path | None,
+                    defer: Callable[[Path], Any] | None = None) -> dict[str, Any]:
+    """What a reader was asked to read: a local file (hashed), a URL, or a buffer.
+
+    With *defer*, a file's hash is started as ``defer(path)`` (a future, under
+    ``_content_future``) instead of computed here, so it can run while the
+    reader parses: xxh3 releases the GIL.
+    """
     if isinstance(source, (str, os.PathLike)):
         text = os.fspath(source)
         if isinstance(text, bytes):
@@ -132,8 +138,13 @@ def describe_source(source: Any, base_dir: Path | None) -> dict[str, Any]:
         except OSError:
             resolved = local.absolute()
         if resolved.is_file():
-            return {"path": display_path(resolved, base_dir), "content": hashing.hash_file(resolved),
-                    "bytes": resolved.stat().st_size, "_abs": str(resolved)}
+            out = {"path": display_path(resolved, base_dir), "bytes": resolved.stat().st_size,
+                   "_abs": str(resolved)}
+            if defer is not None:
+                out["_content_future"] = defer(resolved)
+            else:
+                out["content"] = hashing.hash_file(resolved)
+            return out
         if resolved.is_dir():  # e.g. a partitioned parquet dataset
             return {"path": display_path(resolved, base_dir), "content": _hash_tree(resolved),
                     "_abs": str(resolved)}
@@ -230,14 +241,19 @@ def _null_count(col: Any) -> int:
     arr = getattr(col.array, "_pa_array", None)
     if arr is not None:  # Arrow keeps the count; no scan needed
         try:
-            count = arr.null_count
             if col.dtype.kind in "fc":  # NaN counts as missing for float columns
                 return int(col.isna().sum())
-            return int(count)
+            return int(arr.null_count)
         except Exception:  # noqa: BLE001
             pass
-    if col.dtype.kind in "iub":  # numpy ints and bools cannot hold a missing value
+    kind = col.dtype.kind
+    if kind in "iub":  # numpy ints and bools cannot hold a missing value
         return 0
+    values = col.to_numpy(copy=False) if kind in "fcmM" and type(col.dtype).__module__ == "numpy" else None
+    if values is not None:  # straight numpy: no pandas overhead
+        import numpy as np
+
+        return int(np.count_nonzero(np.isnat(values) if kind in "mM" else np.isnan(values)))
     return int(col.isna().sum())
 
 

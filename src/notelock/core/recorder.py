@@ -104,6 +104,7 @@ class Session:
         #: (text, data) -> text without secrets
         self.scrubber: Callable[[str, dict[str, Any]], str] | None = None
         self._dumper = IncrementalDumper()
+        self._pool: Any = None
         # Extension points for the store, snapshots, cache, replay and schema
         # contracts, which live in their own modules:
         #: called as policy(token, func, args, kwargs) before a read; may set
@@ -324,7 +325,10 @@ class Session:
             token["query"] = nodes.sql_text(source)
             token["connection"] = nodes.describe_connection(con)
         else:
-            token.update(nodes.describe_source(source, self.base_dir))
+            # hash the file while the reader parses it, unless a policy (replay
+            # pinning) must compare the content before the read
+            defer = None if self.read_policies else self._hash_file_async
+            token.update(nodes.describe_source(source, self.base_dir, defer))
         token["options"] = {k: nodes.plain_option(v) for k, v in sorted(bound.items())}
         token["_source"] = source
         for policy in self.read_policies:
@@ -333,6 +337,9 @@ class Session:
 
     def after_read(self, token: dict[str, Any], result: Any, seconds: float) -> None:
         """Record a read node once the reader returned."""
+        future = token.pop("_content_future", None)
+        if future is not None:
+            token["content"] = future.result()
         hashed = hashing.hash_value(result)
         facts: dict[str, Any] = {"output": hashed.digest}
         frame = nodes.frame_facts(result)
@@ -403,6 +410,13 @@ class Session:
             facts["rows"] = rows
         ident["inputs"] = self._inputs_for(values)
         self._add_node(op, ident, facts, produced, seconds)
+
+    def _hash_file_async(self, path: Path) -> Any:
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notelock-hash")
+        return self._pool.submit(hashing.hash_file, path)
 
     def report_failure(self, where: str, err: BaseException) -> None:
         """Say once per kind of failure that something could not be recorded."""

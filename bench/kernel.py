@@ -24,7 +24,7 @@ def make_fraud_csv(path: Path, size_mb: int, seed: int = 7) -> Path:
     import pandas as pd
 
     rng = np.random.default_rng(seed)
-    rows = max(1000, int(size_mb * 1e6 / 62))  # ~62 bytes a row
+    rows = max(1000, int(size_mb * 1e6 / 44))  # ~44 bytes a row
     amount = rng.lognormal(3.5, 1.1, rows).round(2)
     hour = rng.integers(0, 24, rows)
     device = rng.beta(2, 5, rows).round(4)

@@ -229,3 +229,18 @@ def test_runtime_bindings_count_as_writes(kernel, data_dir: Path):
     assert "made_inside" in timed["writes"]
     out = kernel.ok("%lock status")
     assert "not replayable" not in json.dumps(out["data"])
+
+
+def test_frame_modified_after_the_read_is_hashed_as_written(kernel, data_dir: Path):
+    kernel.ok(SETUP + "def touch(frame):\n    frame.loc[0, 'a'] = 99.0\n    return frame")
+    kernel.ok("%%lock\nplain = pd.read_csv('t.csv')")
+    kernel.ok("%%lock\ntouched = touch(pd.read_csv('t.csv'))")
+    lock = _lock(data_dir)
+    plain_cell, touched_cell = [lock["nodes"][c["node"]] for c in lock["cells"] if c.get("node")][-2:]
+    [plain_read] = [lock["nodes"][n] for n in lock["cells"][-2]["nodes"]]
+    assert plain_cell["writes"]["plain"] == plain_read["output"]
+    assert touched_cell["writes"]["touched"] != plain_read["output"]
+    from notelock.core.hashing import value_hash
+    expected = pd.read_csv(data_dir / "t.csv")
+    expected.loc[0, "a"] = 99.0
+    assert touched_cell["writes"]["touched"] == value_hash(expected)

@@ -225,3 +225,27 @@ def code_uses(names: Iterable[str], namespace: dict[str, Any],
         if digest is not None:
             out[name] = digest
     return out
+
+
+def last_call_assignment(code: str) -> tuple[str, str | None, str] | None:
+    """``(target, base, function)`` when the last top-level statement is
+    ``target = base.function(…)`` or ``target = function(…)``: then nothing
+    runs between that call returning and the cell ending except the binding."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    if not tree.body:
+        return None
+    last = tree.body[-1]
+    if not isinstance(last, ast.Assign) or len(last.targets) != 1 or not isinstance(last.targets[0], ast.Name):
+        return None
+    call = last.value
+    if not isinstance(call, ast.Call):
+        return None
+    func = call.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return last.targets[0].id, func.value.id, func.attr
+    if isinstance(func, ast.Name):
+        return last.targets[0].id, None, func.id
+    return None

@@ -71,6 +71,7 @@ class CellRun:
     node: dict[str, Any] | None = None
     inner: list[str] = field(default_factory=list)
     ids_before: dict[str, int] = field(default_factory=dict)
+    read_results: list[tuple[Any, Any]] = field(default_factory=list)
     read_values: dict[str, Any] = field(default_factory=dict)
     #: the cell node's recorded facts (writes, output, …) when the cell was
     #: served from the cache: they hold as recorded, so nothing is re-hashed
@@ -226,6 +227,30 @@ class Session:
             self.cells.append(entry)
         return entry
 
+    def _unmodified_read(self, run: CellRun) -> tuple[Any, Any] | None:
+        """The last read's (result, hash) when nothing can have changed it since:
+        the cell's last statement is ``name = pd.read_…(…)`` itself (checked
+        to really be the pandas reader), so no code ran between the reader
+        returning and the cell ending. Saves hashing a fresh frame twice."""
+        if not run.read_results:
+            return None
+        last = codeinfo.last_call_assignment(run.code)
+        if last is None or last[2] not in nodes.READER_NAMES:
+            return None
+        _, base, func = last
+        pd = sys.modules.get("pandas")
+        if pd is None:
+            return None
+        if base is not None:
+            if self.ns.get(base) is not pd:
+                return None
+        else:
+            bound = self.ns.get(func)
+            original = getattr(bound, "__notelock_original__", bound)
+            if original is not getattr(pd, func, None) and bound is not getattr(pd, func, None):
+                return None
+        return run.read_results[-1]
+
     def _rebound(self, run: CellRun) -> set[str]:
         """Names bound or rebound while the cell ran (by identity, not by content)."""
         before = run.ids_before
@@ -245,8 +270,10 @@ class Session:
         names = sorted(set(changed) | {n for n in run.facts.writes if n in self.ns and not is_internal_name(n)})
         writes: dict[str, str] = {}
         opaque = set(node.get("opaque", ()))
+        fresh = self._unmodified_read(run)
         for name in names:
-            result = hashing.hash_value(self.ns[name])
+            value = self.ns[name]
+            result = fresh[1] if fresh is not None and value is fresh[0] else hashing.hash_value(value)
             writes[name] = result.digest
             if result.opaque:
                 opaque.add(name)
@@ -340,9 +367,16 @@ class Session:
         future = token.pop("_content_future", None)
         if future is not None:
             token["content"] = future.result()
-        hashed = hashing.hash_value(result)
-        facts: dict[str, Any] = {"output": hashed.digest}
+        # both only read the frame and no user code runs meanwhile: hash it on
+        # the worker thread while the schema is taken here (xxh3 and numpy
+        # release the GIL)
+        pending = self._submit(hashing.hash_value, result)
         frame = nodes.frame_facts(result)
+        hashed = pending.result()
+        facts: dict[str, Any] = {"output": hashed.digest}
+        run = self.current
+        if run is not None:
+            run.read_results.append((result, hashed))
         if frame is not None:
             sid = nodes.schema_id(frame["schema"])
             with self._mutex:
@@ -411,12 +445,15 @@ class Session:
         ident["inputs"] = self._inputs_for(values)
         self._add_node(op, ident, facts, produced, seconds)
 
-    def _hash_file_async(self, path: Path) -> Any:
+    def _submit(self, func: Callable, *args: Any) -> Any:
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notelock-hash")
-        return self._pool.submit(hashing.hash_file, path)
+        return self._pool.submit(func, *args)
+
+    def _hash_file_async(self, path: Path) -> Any:
+        return self._submit(hashing.hash_file, path)
 
     def report_failure(self, where: str, err: BaseException) -> None:
         """Say once per kind of failure that something could not be recorded."""

@@ -78,6 +78,11 @@ class InterceptorRegistry:
         self._ns_swaps: list[tuple[dict, str, Any, Any]] = []  # (namespace, name, original, wrapper)
         self._base_hook: tuple[type, Any] | None = None
         self._watcher: _ImportWatcher | None = None
+        # what _patch_sklearn wraps, worked out once while the set of
+        # estimator classes stays the same (saves milliseconds per cell)
+        self._plan: list[tuple[type, str]] = []
+        self._plan_key: tuple[int, ...] = ()
+        self._plan_classes: list[type] = []
         self._method_names: "weakref.WeakKeyDictionary[type, tuple[str, ...]]" = weakref.WeakKeyDictionary()
         self.active = False
 
@@ -178,12 +183,26 @@ class InterceptorRegistry:
         # methods often live in mixins that are not BaseEstimator subclasses
         # (LinearClassifierMixin.predict, TransformerMixin.fit_transform): wrap
         # every class in each estimator's MRO, once
-        done: set[type] = set()
-        for cls in _all_subclasses(base):
-            for klass in cls.__mro__:
-                if klass not in done and klass is not object:
-                    done.add(klass)
-                    self._patch_class(klass)
+        subclasses = _all_subclasses(base)
+        key = tuple(map(id, subclasses))
+        if key != self._plan_key:  # a class appeared: work out again what to wrap
+            plan: list[tuple[type, str]] = []
+            done: set[type] = set()
+            for cls in subclasses:
+                for klass in cls.__mro__:
+                    if klass not in done and klass is not object:
+                        done.add(klass)
+                        own = klass.__dict__
+                        plan.extend((klass, name) for name in METHODS if name in own)
+            # the plan holds classes strongly; the key's ids stay valid with it
+            self._plan, self._plan_key, self._plan_classes = plan, key, subclasses
+        patched = self._patched_attrs
+        for klass, name in self._plan:
+            attr = klass.__dict__.get(name)
+            if attr is None or isinstance(attr, _MethodInterceptor):
+                continue
+            patched.append((klass, name, attr))
+            setattr(klass, name, _MethodInterceptor(attr, name, self))
         # classes created while the cell runs (imported or defined in it) get
         # wrapped as they are created
         registry = self

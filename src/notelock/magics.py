@@ -42,17 +42,25 @@ def _strip_lock_line(lines: list[str]) -> list[str]:
     return lines
 
 
-def lock_header(raw_cell: str) -> str | None:
-    """The argument string of the ``%%lock`` line of a cell, or None if not locked.
+def split_lock_header(raw_cell: str) -> tuple[str, str] | None:
+    """``(options, body)`` of a ``%%lock`` cell, or None if the cell is not locked.
 
-    Other cell magics may stand before it (``%%time`` then ``%%lock``).
+    Other cell magics may stand before the ``%%lock`` line (``%%time`` then
+    ``%%lock``); the body is what follows it.
     """
-    for line in raw_cell.lstrip("\n").splitlines():
+    lines = raw_cell.lstrip("\n").splitlines(keepends=True)
+    for i, line in enumerate(lines):
         if _LOCK_LINE.match(line):
-            return line.strip()[len("%%lock"):].strip()
+            return line.strip()[len("%%lock"):].strip(), "".join(lines[i + 1:])
         if not line.lstrip().startswith("%%"):
             return None
     return None
+
+
+def lock_header(raw_cell: str) -> str | None:
+    """The argument string of the ``%%lock`` line of a cell, or None if not locked."""
+    split = split_lock_header(raw_cell)
+    return split[0] if split is not None else None
 
 
 def find_notebook(user_ns: dict[str, Any], environ: os._Environ[str] | dict[str, str] = os.environ) -> Path | None:
@@ -105,7 +113,7 @@ class _Recording:
         self._timer: threading.Timer | None = None
         self._first = True
         self._dirty_warned = False
-        self._first_write_before_workflow = False
+        self._file_lacks_workflow = False
         self.loading_cell = False
         from .cache_face import attach
 
@@ -175,18 +183,11 @@ class _Recording:
             return
         try:
             raw = info.raw_cell or ""
-            header = lock_header(raw)
-            if header is None and self.lock_all and raw.strip() and not raw.lstrip().startswith("%load_ext"):
-                header = ""
-                raw_for_body = "%%lock\n" + raw
-            else:
-                raw_for_body = raw
+            split = split_lock_header(raw)
+            if split is None and self.lock_all and raw.strip() and not raw.lstrip().startswith("%load_ext"):
+                split = ("", raw)
+            header, body = split if split is not None else (None, raw)
             options = parse_cell_options(header) if header is not None else None
-            body = raw
-            if header is not None:  # analyse the locked body only
-                lines = raw_for_body.lstrip("\n").splitlines(keepends=True)
-                idx = next(i for i, ln in enumerate(lines) if _LOCK_LINE.match(ln))
-                body = "".join(lines[idx + 1:])
             code = self.shell.transform_cell(body)
             self.session.begin_cell(raw, code, locked=header is not None, options=options)
         except Exception as err:  # noqa: BLE001 - never fail the user's cell
@@ -251,7 +252,8 @@ class _Recording:
             return None
         self.pending_write = False
         self._first = False
-        self._note_write()
+        # a write made before the checksum was known is redone at exit at the latest
+        self._file_lacks_workflow = not self._workflow_ready.is_set()
         self._warn_dirty_once()
         return target
 
@@ -273,18 +275,8 @@ class _Recording:
 
     def at_exit(self) -> None:
         self._workflow_ready.wait(4)  # the kernel's shutdown grace period is ~5 s
-        if self.pending_write or self._workflow_pending_in_file:
+        if self.pending_write or self._file_lacks_workflow:
             self._flush_quietly()
-
-    @property
-    def _workflow_pending_in_file(self) -> bool:
-        return self._first_write_before_workflow
-
-    def _note_write(self) -> None:
-        if not self._workflow_ready.is_set():
-            self._first_write_before_workflow = True
-        else:
-            self._first_write_before_workflow = False
 
 
 def scrub_lock_text(text: str, data: dict[str, Any]) -> str:

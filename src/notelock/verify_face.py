@@ -316,23 +316,14 @@ def set_contract(recording: Any, args: list[str]) -> str:
 
 
 def resolve_lock(spec: str, base: Path | None = None) -> tuple[dict[str, Any], str]:
-    """Load a lock named as a path, a notebook, or a history spelling (``NB.ipynb~1``)."""
-    from .core.lockfile import load_lock, lock_path_for
+    """Load a lock named as a path, a notebook, or a history spelling (``NB.ipynb~1``),
+    relative to *base* when given."""
+    from .core.history import resolve_lock_spec
 
-    try:
-        from .core.history import resolve_lock_spec
-    except ImportError:
-        resolve_lock_spec = None  # type: ignore[assignment]
     path = Path(spec).expanduser()
     if base is not None and not path.is_absolute():
         path = base / path
-    if resolve_lock_spec is not None:
-        return resolve_lock_spec(str(path))
-    if "~" in path.name:
-        raise UsageError(f"{spec}: lock history is not available in this version of notelock")
-    if path.suffix == ".ipynb":
-        path = lock_path_for(path)
-    return load_lock(path), path.name
+    return resolve_lock_spec(str(path))
 
 
 __all__ = ["attach", "Contracts", "ReplayPins", "lock_diff", "set_strict", "set_contract", "resolve_lock",

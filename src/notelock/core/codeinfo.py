@@ -46,21 +46,29 @@ def analyze(code: str) -> CodeFacts:
     reads: dict[str, None] = {}
     writes: dict[str, None] = {}
     late: dict[str, None] = {}
+    defined = {child.get_name() for child in table.get_children()
+               if child.get_type() in ("function", "class")}
     for sym in table.get_symbols():
         name = sym.get_name()
         if sym.is_referenced() and name not in _BUILTINS:
             reads.setdefault(name, None)
-        if sym.is_assigned() or sym.is_imported() or _is_def(table, name):
+        if sym.is_assigned() or sym.is_imported() or name in defined:
             writes.setdefault(name, None)
     _walk_children(table, reads, writes, late, immediate=True)
-    if "=" in code:  # `x += 1` reads x, which symtable does not report as a reference
-        for name in _augassigned(code):
-            if name not in _BUILTINS:
-                reads.setdefault(name, None)
     late_only = tuple(n for n in late if n not in reads)
-    if reads and writes:  # `model = RF(); model.fit(X)` does not read an earlier `model`
-        for name in _bound_before_use(code, set(reads) & set(writes)):
-            reads.pop(name, None)
+    if "=" in code or set(reads) & set(writes):  # the facts below need the syntax tree: parse it once
+        try:
+            tree = ast.parse(code)
+        except (SyntaxError, ValueError, RecursionError):
+            tree = None
+        if tree is not None:
+            # `x += 1` reads x, which symtable does not report as a reference
+            for name in _augassigned(tree):
+                if name not in _BUILTINS:
+                    reads.setdefault(name, None)
+            # `model = RF(); model.fit(X)` does not read an earlier `model`
+            for name in _bound_before_use(tree, set(reads) & set(writes)):
+                reads.pop(name, None)
     return CodeFacts(reads=tuple(reads), writes=tuple(writes), late_reads=late_only)
 
 
@@ -68,13 +76,11 @@ _UNCONDITIONAL = (ast.Assign, ast.AnnAssign, ast.Import, ast.ImportFrom, ast.Fun
                   ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def _bound_before_use(code: str, candidates: set[str]) -> set[str]:
+def _bound_before_use(tree: ast.Module, candidates: set[str]) -> set[str]:
     """Names among *candidates* that a top-level statement binds unconditionally
     before any statement loads them (within one statement, loads come first:
     ``x = x + 1`` reads ``x``)."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError):
+    if not candidates:
         return set()
     first_load: dict[str, int] = {}
     first_store: dict[str, int] = {}
@@ -127,18 +133,9 @@ def _stores(stmt: ast.stmt) -> set[str]:
 _IMMEDIATE_SCOPES = ("listcomp", "setcomp", "dictcomp", "genexpr")
 
 
-def _augassigned(code: str) -> list[str]:
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError):
-        return []
+def _augassigned(tree: ast.Module) -> list[str]:
     return [node.target.id for node in ast.walk(tree)
             if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name)]
-
-
-def _is_def(table: symtable.SymbolTable, name: str) -> bool:
-    return any(child.get_name() == name for child in table.get_children()
-               if child.get_type() in ("function", "class"))
 
 
 def _walk_children(table: symtable.SymbolTable, reads: dict, writes: dict, late: dict,

@@ -241,38 +241,42 @@ class InterceptorRegistry:
         """Run a pandas reader; record it if it is an outermost call."""
         if not self._recording():
             return orig(*args, **kwargs)
-        self._depth += 1
-        try:
-            token = self._guard("before " + qualname, self.sink.before_read, qualname, orig, args, kwargs)
-            serve = None
+
+        def read(token: Any) -> Any:
+            call_args, call_kwargs = args, kwargs
             if isinstance(token, dict):
                 # a read policy may redirect the call or serve the result itself
                 # (replay pinned to a snapshot: a file copy, or a SQL result's Parquet)
                 if "call" in token:
-                    args, kwargs = token.pop("call")
+                    call_args, call_kwargs = token.pop("call")
                 serve = token.pop("serve", None)
-            start = time.perf_counter()
-            result = serve() if serve is not None else orig(*args, **kwargs)
-            seconds = time.perf_counter() - start
-            if token is not None:
-                self._guard("after " + qualname, self.sink.after_read, token, result, seconds)
-        finally:
-            self._depth -= 1
-        return result
+                if serve is not None:
+                    return serve()
+            return orig(*call_args, **call_kwargs)
+
+        return self._record(qualname, lambda: self.sink.before_read(qualname, orig, args, kwargs),
+                            self.sink.after_read, read)
 
     def call_method(self, est: Any, name: str, bound: Callable, args: tuple, kwargs: dict) -> Any:
         """Run an estimator method; record it if it is an outermost call."""
         if not self._recording():
             return bound(*args, **kwargs)
+        return self._record(f"{type(est).__name__}.{name}",
+                            lambda: self.sink.before_method(est, name, bound, args, kwargs),
+                            self.sink.after_method, lambda token: bound(*args, **kwargs))
+
+    def _record(self, where: str, before: Callable[[], Any], after: Callable[[Any, Any, float], None],
+                call: Callable[[Any], Any]) -> Any:
+        """``before``, the call (nested calls pass through), then ``after``; the
+        recording steps are guarded, the call's result or error is the user's."""
         self._depth += 1
         try:
-            where = f"{type(est).__name__}.{name}"
-            token = self._guard("before " + where, self.sink.before_method, est, name, bound, args, kwargs)
+            token = self._guard("before " + where, before)
             start = time.perf_counter()
-            result = bound(*args, **kwargs)
+            result = call(token)
             seconds = time.perf_counter() - start
             if token is not None:
-                self._guard("after " + where, self.sink.after_method, token, result, seconds)
+                self._guard("after " + where, after, token, result, seconds)
         finally:
             self._depth -= 1
         return result

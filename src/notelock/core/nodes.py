@@ -11,7 +11,6 @@ import inspect
 import io
 import os
 import sys
-import types
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
@@ -22,9 +21,7 @@ from .canonical import to_plain
 #: the parameter that names what a reader reads, by reader
 SOURCE_PARAMS = {"read_sql": "sql", "read_sql_query": "sql", "read_sql_table": "table_name"}
 SQL_READERS = ("pandas.read_sql", "pandas.read_sql_query", "pandas.read_sql_table")
-#: the pandas readers notelock intercepts, by function name
-READER_NAMES = frozenset(("read_csv", "read_parquet", "read_json", "read_excel", "read_feather", "read_pickle",
-                          "read_sql", "read_sql_query", "read_sql_table", "read_table", "read_orc", "read_fwf"))
+
 FIT_METHODS = ("fit", "fit_transform", "fit_predict")
 PREDICT_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from . import codeinfo, hashing, lockfile, nodes
 from .canonical import IncrementalDumper, to_plain
-from .interceptors import InterceptorRegistry
+from .interceptors import READERS, InterceptorRegistry
 
 #: names the kernel itself provides; reading them is never hidden state
 KERNEL_NAMES = frozenset({
@@ -145,10 +145,10 @@ class Session:
         run = CellRun(index=len(self.cells), source=source, code=code, locked=locked,
                       options=dict(options or {}), facts=facts, started=time.perf_counter())
         self.current = run
+        # bindings made at run time (inside %%time, %run, exec…) escape the
+        # static analysis; comparing identities afterwards is cheap
+        run.ids_before = {k: id(v) for k, v in self.ns.items()}
         if not locked:
-            # bindings made at run time (inside %%time, %run, exec…) escape the
-            # static analysis; comparing identities afterwards is cheap
-            run.ids_before = {k: id(v) for k, v in self.ns.items()}
             return
         try:
             self._begin_locked(run)
@@ -198,7 +198,6 @@ class Session:
             node["rng_state"] = rng
         run.node_id = lockfile.node_id("cell", identity)
         run.node = node
-        run.ids_before = {k: id(v) for k, v in self.ns.items()}
         for hook in self.cell_begin_hooks:
             hook(run)
 
@@ -213,14 +212,14 @@ class Session:
             "execution_count": execution_count,
             "locked": run.locked,
             "reads": sorted(n for n in run.facts.reads if not is_internal_name(n)),
-            "writes": sorted(set(n for n in run.facts.writes if not is_internal_name(n))
-                             | self._rebound(run)),
         }
+        rebound = self._rebound(run)
+        entry["writes"] = sorted({n for n in run.facts.writes if not is_internal_name(n)} | rebound)
         if error is not None:
             entry["error"] = type(error).__name__
         if run.locked and run.node is not None and run.node_id is not None:
             try:
-                self._finish_locked(run, entry)
+                self._finish_locked(run, entry, rebound)
             except Exception as err:  # noqa: BLE001
                 self.report_failure("finishing the locked cell", err)
         with self._mutex:
@@ -235,7 +234,7 @@ class Session:
         if not run.read_results:
             return None
         last = codeinfo.last_call_assignment(run.code)
-        if last is None or last[2] not in nodes.READER_NAMES:
+        if last is None or last[2] not in READERS:
             return None
         _, base, func = last
         pd = sys.modules.get("pandas")
@@ -258,16 +257,14 @@ class Session:
             return set()
         return {k for k, v in self.ns.items() if not is_internal_name(k) and before.get(k) != id(v)}
 
-    def _finish_locked(self, run: CellRun, entry: dict[str, Any]) -> None:
+    def _finish_locked(self, run: CellRun, entry: dict[str, Any], rebound: set[str]) -> None:
         node = run.node
         assert node is not None and run.node_id is not None
         if run.restored is not None:
             node.update(run.restored)
             self._register_writes(run, entry, node["writes"])
             return
-        changed = [k for k, v in self.ns.items()
-                   if not is_internal_name(k) and run.ids_before.get(k) != id(v)]
-        names = sorted(set(changed) | {n for n in run.facts.writes if n in self.ns and not is_internal_name(n)})
+        names = sorted(rebound | {n for n in run.facts.writes if n in self.ns and not is_internal_name(n)})
         writes: dict[str, str] = {}
         opaque = set(node.get("opaque", ()))
         fresh = self._unmodified_read(run)
@@ -530,10 +527,8 @@ def importable_reference(value: Any) -> str | None:
 
 
 def _rng_state_hash() -> str | None:
-    try:
-        from .environment import rng_state_hash
-    except ImportError:
-        return None
+    from .environment import rng_state_hash
+
     try:
         return rng_state_hash()
     except Exception:  # noqa: BLE001

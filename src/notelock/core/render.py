@@ -180,15 +180,12 @@ def status_html(lock: dict[str, Any], lock_path: Any) -> str:
 
 def lock_warnings(lock: dict[str, Any]) -> list[str]:
     """Problems worth showing next to a lock (hidden state, opaque nodes)."""
+    from .hidden import hidden_state
+
     out = []
-    try:
-        from .hidden import hidden_state
-    except ImportError:
-        hidden_state = None  # type: ignore[assignment]
-    if hidden_state is not None:
-        for item in hidden_state(lock):
-            out.append(f"cell {item['cell']} (In [{item.get('execution_count') or '?'}]) reads "
-                       f"{item['name']!r}, which no recorded cell defined: the lock is not replayable")
+    for item in hidden_state(lock):
+        out.append(f"cell {item['cell']} (In [{item.get('execution_count') or '?'}]) reads "
+                   f"{item['name']!r}, which no recorded cell defined: the lock is not replayable")
     opaque = [nid for nid, n in lock.get("nodes", {}).items() if n.get("opaque")]
     if opaque:
         out.append(f"{len(opaque)} node(s) hold values hashed by a fallback and cannot be verified: "

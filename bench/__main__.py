@@ -1,5 +1,7 @@
 """``python -m bench [--size small|large] [--only SECTION ...] [--json OUT]``
 
+(``python -m bench corpus ...`` runs the real-notebook corpus instead: see bench/corpus.)
+
 Runs notelock's benchmarks side by side with what users would use instead
 and prints one table (what, notelock's figure, the peer's figure, the ratio),
 then the correctness table: which method detects which change.
@@ -87,6 +89,9 @@ def print_correctness(rows: list[dict[str, Any]]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["corpus"]:  # the real-notebook corpus: python -m bench corpus --help
+        return importlib.import_module("bench.corpus.cli").main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
     parser.add_argument("--only", nargs="*", help="run only these sections")

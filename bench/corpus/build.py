@@ -8,8 +8,11 @@ module fetches those sources and converts them mechanically:
 
 - ``ipynb``: the notebook as upstream ships it, outputs and execution counts
   stripped;
+- ``sphinx-gallery``: a gallery script turned into the notebook its gallery
+  offers for download, by sphinx-gallery's own parser and notebook writer
+  with sphinx-gallery's default settings;
 - ``py:percent`` / ``py:sphinx`` / ``py:light``: a script read by jupytext
-  in that format (sphinx-gallery examples are ``# %%`` scripts).
+  in that format.
 
 A notebook is never edited. Each notebook gets a folder of its own in the
 build directory, laid out as upstream lays it out (the notebook at its
@@ -49,7 +52,7 @@ HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "manifest.json"
 #: the default build directory (gitignored)
 DEFAULT_OUT = HERE.parent / ".corpus"
-FORMATS = ("ipynb", "py:percent", "py:sphinx", "py:light")
+FORMATS = ("ipynb", "sphinx-gallery", "py:percent", "py:sphinx", "py:light")
 
 
 class CorpusError(RuntimeError):
@@ -244,6 +247,8 @@ def convert(data: bytes, fmt: str) -> Any:
     text = data.decode("utf-8")
     if fmt == "ipynb":
         nb = nbformat.reads(text, as_version=4)
+    elif fmt == "sphinx-gallery":
+        nb = _sphinx_gallery_notebook(data)
     else:
         import jupytext
 
@@ -259,6 +264,22 @@ def convert(data: bytes, fmt: str) -> Any:
     nb.metadata.pop("widgets", None)
     nbformat.validate(nb)
     return nb
+
+
+def _sphinx_gallery_notebook(data: bytes) -> Any:
+    """What sphinx-gallery's "Download Jupyter notebook" gives for a script."""
+    import nbformat
+    from sphinx_gallery import gen_gallery, notebook
+    from sphinx_gallery.py_source_parser import split_code_and_text_blocks
+
+    conf = dict(gen_gallery.DEFAULT_GALLERY_CONF)
+    with tempfile.TemporaryDirectory(prefix="corpus-sg-") as tmp:
+        script = Path(tmp) / "example.py"
+        script.write_bytes(data)
+        conf["src_dir"] = tmp
+        _, blocks = split_code_and_text_blocks(str(script))[:2]
+        content = notebook.jupyter_notebook(blocks, conf, tmp)
+    return nbformat.reads(json.dumps(content), as_version=4)
 
 
 def build(out: Path, manifest: Manifest, selection: list[dict[str, Any]], *, cache: Path | None = None,

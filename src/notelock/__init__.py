@@ -14,14 +14,14 @@ __all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension"]
 
 def load_ipython_extension(ipython):  # noqa: ANN001 - IPython's signature
     """Register the notelock magics and start recording this kernel session."""
-    from .magics import load_ipython_extension as _load
+    from .kernel import load_ipython_extension as _load
 
     _load(ipython)
 
 
 def unload_ipython_extension(ipython):  # noqa: ANN001
     """Stop recording and remove notelock's hooks from this kernel."""
-    from .magics import unload_ipython_extension as _unload
+    from .kernel import unload_ipython_extension as _unload
 
     _unload(ipython)
 

@@ -29,7 +29,7 @@ def test_core_modules_import_no_jupyter_package():
 
 
 def test_positive_control_the_faces_do_import_them():
-    assert "IPython" in _loaded_after(["notelock.magics"])
+    assert "IPython" in _loaded_after(["notelock.kernel"])
     assert "tornado" in _loaded_after(["notelock.server.handlers"])
 
 

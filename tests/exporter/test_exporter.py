@@ -15,7 +15,7 @@ from kernel_utils import run_notebook
 from notelock.cli import main
 from notelock.core.lockfile import load_lock, lock_identity, write_lock
 from notelock.core.workflow import notebook_checksum
-from notelock.exporter import LockfileExporter
+from notelock.headless.exporter import LockfileExporter
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "notebooks" / "fraud_detection.ipynb"

@@ -127,4 +127,7 @@ def test_lock_diff_magic_compares_another_lock_with_this_session(kernel_factory,
     assert "notelock diff before.lock.json → this session" in out["stdout"]
     assert "+model = DecisionTreeClassifier(max_depth=3" in out["stdout"]
     assert "added       @fit_" in out["stdout"], out
-    assert "no such lock file" in k.ok("%lock diff nope.lock.json")["stderr"]
+    missing = k.run("%lock diff nope.lock.json")
+    assert missing["status"] == "error"  # IPython's UsageError: one line, no traceback
+    assert "UsageError" in missing["stderr"] and "no such lock file" in missing["stderr"]
+    assert missing["traceback"] == "" and len(missing["stderr"].strip().splitlines()) == 1

@@ -21,10 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the diff; exit 0 when the computations are identical, else 1."""
     from ..core.diff import diff_locks, render_text
-    from ..verify_face import resolve_lock
+    from ..core.history import resolve_lock_spec
 
-    a, a_name = resolve_lock(args.a)
-    b, b_name = resolve_lock(args.b)
+    a, a_name = resolve_lock_spec(args.a)
+    b, b_name = resolve_lock_spec(args.b)
     diff = diff_locks(a, b)
     if args.json:
         print(json.dumps({"a": a_name, "b": b_name, "diff": diff}, indent=2, default=str))

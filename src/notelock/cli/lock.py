@@ -1,6 +1,6 @@
 """``notelock lock NB.ipynb [NB ...]``: build lock files headlessly.
 
-The same build as ``jupyter nbconvert --to lockfile`` (:mod:`notelock.build`):
+The same build as ``jupyter nbconvert --to lockfile`` (:mod:`notelock.headless.build`):
 each notebook runs in its own fresh kernel, several at once up to ``--jobs``.
 """
 
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
 def build_one(notebook: Path, target: Path, *, execute: bool, timeout: int | None,
               kernel_name: str | None) -> Outcome:
     """Build one lock; never raises for a failure of this notebook (it is in the outcome)."""
-    from ..build import build_lock
+    from ..headless.build import build_lock
 
     started = time.perf_counter()
     try:

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the replay and report; returns the exit code."""
-    from ..replay_runner import EventsReporter, Reporter, TextReporter, run_replay
+    from ..headless.replay import EventsReporter, Reporter, TextReporter, run_replay
 
     if args.events:
         reporter: Reporter = EventsReporter(sys.stdout)

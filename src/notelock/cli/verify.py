@@ -24,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
     """Replay ``--runs`` times, then print the stability table."""
     from ..core.errors import UsageError
     from ..core.replay import stability
-    from ..replay_runner import Reporter, resolve_lock_source, run_replay
+    from ..core.history import resolve_lock_source
+    from ..headless.replay import Reporter, run_replay
 
     if args.runs < 1:
         raise UsageError("--runs must be at least 1")

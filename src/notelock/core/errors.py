@@ -13,7 +13,10 @@ class NotelockError(Exception):
     ``str(err)`` is always a single line fit to show a user as is.
     """
 
+    #: the CLI's exit code (2: the input cannot be used; 1: a check failed)
     exit_code = 2
+    #: the REST API's HTTP status
+    http_status = 422
 
     def __str__(self) -> str:  # keep messages to one line, whatever was passed in
         text = super().__str__()
@@ -21,11 +24,22 @@ class NotelockError(Exception):
 
 
 class LockFileError(NotelockError):
-    """A lock file is missing, unreadable, truncated or does not validate."""
+    """A lock file is missing, unreadable, truncated, does not validate, or
+    no longer matches its own identities (edited by hand)."""
+
+    http_status = 422  # the file is there but is not a usable lock
+
+
+class NotFoundError(NotelockError):
+    """A notebook, lock, history version or object that was named does not exist."""
+
+    http_status = 404
 
 
 class StoreError(NotelockError):
     """The content store is missing an object or holds a corrupted one."""
+
+    http_status = 500
 
 
 class HashingError(NotelockError):
@@ -40,8 +54,27 @@ class DriftError(NotelockError):
     """
 
     exit_code = 1
+    http_status = 409
     propagate = True
 
 
 class UsageError(NotelockError):
     """Bad arguments given to a face (CLI flags, magic options, request parameters)."""
+
+    http_status = 400
+
+
+class BusyError(NotelockError):
+    """A limit on concurrent work was reached (try again later)."""
+
+    http_status = 429
+
+
+def http_status(err: BaseException) -> int:
+    """The HTTP status a face answers with for *err* (500 for anything unexpected)."""
+    return err.http_status if isinstance(err, NotelockError) else 500
+
+
+def exit_code(err: BaseException) -> int:
+    """The CLI exit code for *err*."""
+    return err.exit_code if isinstance(err, NotelockError) else 2

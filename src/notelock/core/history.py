@@ -177,12 +177,26 @@ def split_spec(spec: str) -> tuple[Path, int]:
     return p, number
 
 
-def resolve_lock_spec(spec: str) -> tuple[dict[str, Any], str]:
-    """A lock and its display name from ``X.lock.json``, ``X.ipynb``, ``X.ipynb~N``
-    or ``X.lock.json~N`` (``~N``: N versions before the current one)."""
+def resolve_lock_source(spec: str, base: str | os.PathLike[str] | None = None) -> tuple[dict[str, Any], Path, str]:
+    """The one resolver every face uses: ``X.lock.json``, ``X.ipynb``,
+    ``X.ipynb~N`` or ``X.lock.json~N`` (``~N``: N versions before the current one),
+    relative to *base* when given.
+
+    Returns the lock, the lock file it belongs to (absolute: its folder and
+    store are the replay's), and its display name.
+    """
     path, number = split_spec(spec)
+    path = path.expanduser()
+    if base is not None and not path.is_absolute():
+        path = Path(base) / path
     lock = load_version(path, number)
-    return lock, path.name + (f"~{number}" if number else "")
+    return lock, path.absolute(), path.name + (f"~{number}" if number else "")
+
+
+def resolve_lock_spec(spec: str, base: str | os.PathLike[str] | None = None) -> tuple[dict[str, Any], str]:
+    """A lock and its display name (see :func:`resolve_lock_source`)."""
+    lock, _path, name = resolve_lock_source(spec, base)
+    return lock, name
 
 
 def change_summary(old: dict[str, Any] | None, new: dict[str, Any]) -> str:

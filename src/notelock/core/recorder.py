@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import codeinfo, hashing, lockfile, nodes
+from . import codeinfo, hashing, lockfile, nodes, secrets
 from .canonical import IncrementalDumper, to_plain
+from .events import EventManager
 from .interceptors import READERS, InterceptorRegistry
 
 #: names the kernel itself provides; reading them is never hidden state
@@ -100,26 +101,11 @@ class Session:
         self.imports, self.preexisting = self._classify_preexisting()
         self._warned: set[str] = set()
         self._mutex = threading.RLock()
-        self.extra_sections: dict[str, Callable[[], Any]] = {}
-        self.on_replace: Callable[[bytes], None] | None = None
-        #: (text, data) -> text without secrets
-        self.scrubber: Callable[[str, dict[str, Any]], str] | None = None
+        #: the events faces subscribe to (snapshots, cache, contracts, replay
+        #: pins, lock sections, history): see notelock.core.events
+        self.events = EventManager()
         self._dumper = IncrementalDumper()
         self._pool: Any = None
-        # Extension points for the store, snapshots, cache, replay and schema
-        # contracts, which live in their own modules:
-        #: called as policy(token, func, args, kwargs) before a read; may set
-        #: token["call"] = (args, kwargs) to redirect it, token["serve"] = a
-        #: zero-argument callable returning the result instead of reading, or
-        #: add facts to token (keys not starting with "_" that after_read copies)
-        self.read_policies: list[Callable[[dict[str, Any], Callable, tuple, dict], None]] = []
-        #: called as observer(token, result, facts) after a read, before the node
-        #: is made; may add facts (e.g. "snapshot") or raise DriftError
-        self.read_observers: list[Callable[[dict[str, Any], Any, dict[str, Any]], None]] = []
-        #: called as hook(run) once a locked cell's node identity is known
-        self.cell_begin_hooks: list[Callable[[CellRun], None]] = []
-        #: called as hook(run, entry, error) after a locked cell ran
-        self.cell_end_hooks: list[Callable[[CellRun, dict[str, Any], BaseException | None], None]] = []
 
     # ------------------------------------------------------------ preexisting state
     def _classify_preexisting(self) -> tuple[dict[str, str], list[str]]:
@@ -198,8 +184,7 @@ class Session:
             node["rng_state"] = rng
         run.node_id = lockfile.node_id("cell", identity)
         run.node = node
-        for hook in self.cell_begin_hooks:
-            hook(run)
+        self.events.trigger("cell_begin", run)
 
     def end_cell(self, error: BaseException | None, *, execution_count: int | None) -> dict[str, Any] | None:
         """Called after a cell ran (also when it raised). Returns the cell's entry."""
@@ -296,8 +281,7 @@ class Session:
         entry["nodes"] = list(run.inner)
         if run.options:
             entry["options"] = to_plain({k: v for k, v in run.options.items() if v})
-        for hook in self.cell_end_hooks:
-            hook(run, entry, None)
+        self.events.trigger("cell_end", run, entry, None)
 
     # ------------------------------------------------------------ graph
     def _inputs_for(self, values: list[tuple[str, Any]], fallback: bool = True) -> list[str]:
@@ -351,12 +335,11 @@ class Session:
         else:
             # hash the file while the reader parses it, unless a policy (replay
             # pinning) must compare the content before the read
-            defer = None if self.read_policies else self._hash_file_async
+            defer = None if self.events.has("before_read") else self._hash_file_async
             token.update(nodes.describe_source(source, self.base_dir, defer))
         token["options"] = {k: nodes.plain_option(v) for k, v in sorted(bound.items())}
         token["_source"] = source
-        for policy in self.read_policies:
-            policy(token, func, args, kwargs)
+        self.events.trigger("before_read", token, func, args, kwargs)
         return token
 
     def after_read(self, token: dict[str, Any], result: Any, seconds: float) -> None:
@@ -381,8 +364,7 @@ class Session:
             facts.update(schema=sid, rows=frame["rows"], columns=frame["columns"])
         if hashed.opaque:
             facts["opaque"] = [hashed.reason or "output"]
-        for observer in self.read_observers:
-            observer(token, result, facts)
+        self.events.trigger("after_read", token, result, facts)
         ident = {"reader": token["reader"], "options": token["options"],
                  "content": token.get("content") or hashed.digest}
         for key in ("query", "connection"):
@@ -477,21 +459,26 @@ class Session:
                 "run": {"started": self.started, "updated": _now(),
                         "durations_s": dict(self.durations), "notelock": _version()},
             }
-        for key, producer in self.extra_sections.items():
+        for callback in list(self.events.callbacks["lock_data"]):
             try:
-                data[key] = producer()
-            except Exception as err:  # noqa: BLE001
-                self.report_failure(f"the {key} section", err)
+                callback(data)
+            except Exception as err:  # noqa: BLE001 - a missing section never loses the lock
+                self.report_failure("a section of the lock", err)
         return data
 
     def write(self, path: str | Path | None = None) -> Path:
         """Write the lock (atomically, under the file lock) and return its path."""
         target = Path(path) if path else self.lock_path
         data = self.to_lock()
-        text = self._dumper.dumps(data)
-        if self.scrubber is not None:  # never let a secret reach the file
-            text = self.scrubber(text, data)
-        return lockfile.write_lock_text(target, text, on_replace=self.on_replace if path is None else None)
+        text = secrets.scrub_lock_text(self._dumper.dumps(data), data)  # never let a secret reach the file
+        on_replace = self._lock_replaced if path is None and self.events.has("lock_replaced") else None
+        return lockfile.write_lock_text(target, text, on_replace=on_replace)
+
+    def _lock_replaced(self, old: bytes) -> None:
+        try:
+            self.events.trigger("lock_replaced", old)
+        except Exception as err:  # noqa: BLE001 - keeping history must never block the write
+            self.report_failure("the previous lock version", err)
 
 
 #: %%lock options that can change a cell's result and so are part of its identity

@@ -276,3 +276,19 @@ def scrub_data(obj: Any, secrets: Iterable[str]) -> Any:
         return value
 
     return walk(obj)
+
+
+def scrub_lock_text(text: str, data: dict[str, Any]) -> str:
+    """Remove every secret value of the environment from lock text.
+
+    The fast path is a substring check; only when a secret occurs is the
+    data scrubbed and serialised again (so the result is still valid JSON).
+    """
+    import json
+
+    from . import canonical
+
+    found = secret_values()
+    if not any(s in text or json.dumps(s, ensure_ascii=False)[1:-1] in text for s in found):
+        return text
+    return canonical.dumps(scrub_data(data, found))

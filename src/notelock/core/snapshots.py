@@ -67,12 +67,26 @@ def read_snapshot(store: Store, node: dict[str, Any]) -> Any:
     import pandas as pd
 
     if node.get("snapshot_format") == "parquet":
-        import pyarrow.parquet as pq
-
-        return pq.read_table(path).to_pandas()
+        return read_parquet_snapshot(path)
     reader = getattr(pd, str(node.get("reader", "pandas.read_csv")).rsplit(".", 1)[-1])
     options = {k: v for k, v in (node.get("options") or {}).items() if not isinstance(v, dict)}
     return reader(path, **options)
+
+
+def read_parquet_snapshot(path: str | Path) -> Any:
+    """A SQL result's Parquet snapshot as the DataFrame the reader returned."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    frame = pq.read_table(path).to_pandas()
+    # a RangeIndex written with preserve_index=True comes back as integers;
+    # readers such as read_sql return a RangeIndex, so give it back
+    index = frame.index
+    if (index.name is None and index.dtype.kind == "i" and len(index)
+            and index[0] == 0 and index.is_monotonic_increasing and index.is_unique
+            and index[-1] == len(index) - 1):
+        frame.index = pd.RangeIndex(len(index))
+    return frame
 
 
 class SnapshotObserver:

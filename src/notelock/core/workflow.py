@@ -14,13 +14,11 @@ snapshot after every cell costs a handful of ``stat`` calls.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
 import shutil
 import time
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -85,54 +83,156 @@ def notebook_checksum(
 
     Equal to ``nbstripout -t NB.ipynb | git hash-object --stdin``: outputs,
     execution counts and the default metadata keys are stripped, cell ids are
-    renumbered, and the notebook is written back with ``nbformat`` in its own
-    format version with a trailing newline, UTF-8, ``\\n`` line endings.
-    *extra_keys* and *keep_metadata_keys* mirror nbstripout's
+    renumbered, and the notebook is written back as nbformat writes it (keys
+    sorted, one-space indent, multi-line strings split into lines, a trailing
+    newline, UTF-8). *extra_keys* and *keep_metadata_keys* mirror nbstripout's
     ``--extra-keys``/``--keep-metadata-keys`` (and the git config entries
     ``filter.nbstripout.extrakeys``/``keepmetadatakeys``).
 
+    The stripping and the writing are done here on the JSON itself, exactly as
+    nbstripout and nbformat do them (a test holds the two equal), so that
+    taking a checksum never imports nbformat and its schema validator: it
+    costs a JSON parse, and can be done before every lock write.
+
     Raises :class:`NotelockError` if the file cannot be read or is not a notebook.
     """
-    from .lazyimport import defer_slow_schema_imports
-
-    defer_slow_schema_imports()
-    import nbformat
-    from nbstripout._utils import strip_output
-
     keys = [*NBSTRIPOUT_EXTRA_KEYS, *extra_keys]
     keep = set(keep_metadata_keys)
     keys = [k for k in keys if k not in keep]
     try:
         # The command line opens the file as UTF-8 text with universal newlines.
-        with open(path, encoding="utf8") as f, warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=UserWarning)
-            nb = nbformat.read(f, as_version=nbformat.NO_CONVERT)
-        # Same arguments as nbstripout's main() passes without options; note
-        # keep_output=None (not False): it lets metadata.keep_output decide.
-        stripped = strip_output(
-            nb=nb,
-            keep_output=None,
-            keep_count=False,
-            keep_id=False,
-            extra_keys=keys,
-            drop_empty_cells=False,
-            drop_tagged_cells=[],
-            strip_init_cells=False,
-            drop_output_types=set(),
-            keep_output_types=set(),
-            max_size=0,
-        )
-        out = io.StringIO()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=UserWarning)
-            nbformat.write(stripped, out)
-    except NotelockError:
-        raise
+        with open(path, encoding="utf8") as f:
+            nb = json.load(f)
     except OSError as err:
         raise NotelockError(f"{path}: cannot read the notebook: {err.strerror or err}") from err
-    except Exception as err:  # noqa: BLE001 - nbformat raises many types for a bad file
+    except ValueError as err:
+        raise NotelockError(f"{path}: not a readable notebook: {err}") from err
+    if not isinstance(nb, dict) or nb.get("nbformat") != 4 or not isinstance(nb.get("cells"), list) \
+            or not isinstance(nb.get("metadata", {}), dict):
+        raise NotelockError(f"{path}: not a notebook in nbformat 4 (re-save it with a current Jupyter)")
+    try:
+        text = _nbformat_text(_strip_like_nbstripout(nb, keys))
+    except (AttributeError, TypeError, ValueError, _KeepOutputConflict) as err:
         raise NotelockError(f"{path}: not a readable notebook: {type(err).__name__}: {err}") from err
-    return _git_blob_sha1(out.getvalue().encode("utf-8"))
+    return _git_blob_sha1(text.encode("utf-8"))
+
+
+class _KeepOutputConflict(Exception):
+    """nbstripout's MetadataError: keep_output false in metadata, true in tags."""
+
+
+def _pop_path(d: Any, key: str) -> None:
+    """nbstripout's ``pop_recursive``: ``d.pop`` of a dotted key, nested."""
+    while isinstance(d, dict):
+        if key in d:
+            d.pop(key)
+            return
+        if "." not in key:
+            return
+        head, key = key.split(".", 1)
+        if head not in d:
+            return
+        d = d[head]
+
+
+def _keep_output(cell: dict[str, Any], default: Any) -> Any:
+    """nbstripout's ``determine_keep_output`` (strip_init_cells off)."""
+    meta = cell.get("metadata")
+    if not isinstance(meta, dict):
+        return default
+    if "init_cell" in meta:
+        return bool(meta["init_cell"])
+    has_meta = "keep_output" in meta
+    meta_value = bool(meta.get("keep_output", False))
+    has_tag = "keep_output" in (meta.get("tags") or [])
+    if has_meta and has_tag and not meta_value:
+        raise _KeepOutputConflict("cell metadata contradicts tags: keep_output")
+    if has_meta or has_tag:
+        return meta_value or has_tag
+    return default
+
+
+def _strip_like_nbstripout(nb: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    """What ``nbstripout -t`` does to a v4 notebook read by nbformat, on plain JSON."""
+    meta = nb.setdefault("metadata", {})
+    # nbformat's reader drops transient values
+    for key in ("orig_nbformat", "orig_nbformat_minor", "signature"):
+        meta.pop(key, None)
+    for cell in nb["cells"]:
+        if isinstance(cell.get("metadata"), dict):
+            cell["metadata"].pop("trusted", None)
+    # nbformat's validator gives 4.5+ cells a missing id (nbstripout then renumbers them)
+    fill_ids = isinstance(nb.get("nbformat_minor"), int) and nb["nbformat_minor"] >= 5
+    keep_output = bool(meta["keep_output"]) if "keep_output" in meta else None
+    cell_keys = [k.split(".", 1)[1] for k in keys if k.startswith("cell.")]
+    for key in keys:
+        if key.startswith("metadata."):
+            _pop_path(meta, key.split(".", 1)[1])
+    for i, cell in enumerate(nb["cells"]):
+        keep = _keep_output(cell, keep_output)
+        if "outputs" in cell:
+            if not keep:
+                cell["outputs"] = []  # nbstripout's max_size=0 keeps no output
+            for output in cell["outputs"]:
+                if "execution_count" in output:
+                    output["execution_count"] = None
+        if "prompt_number" in cell:
+            cell["prompt_number"] = None
+        if "execution_count" in cell:
+            cell["execution_count"] = None
+        if "id" in cell or fill_ids:
+            cell["id"] = str(i)
+        for key in cell_keys:
+            _pop_path(cell, key)
+    return nb
+
+
+_SPLIT_MIMES = ("application/javascript", "image/svg+xml")
+
+
+def _split_bundle(data: Any) -> None:
+    if isinstance(data, dict):
+        for key, value in list(data.items()):
+            if isinstance(value, str) and (key.startswith("text/") or key in _SPLIT_MIMES):
+                data[key] = value.splitlines(True)
+
+
+def _join(value: Any) -> Any:
+    return "".join(value) if isinstance(value, list) else value
+
+
+def _rejoin_bundle(data: Any) -> None:
+    """nbformat's reader: non-JSON mime values held as lists of lines become strings."""
+    if isinstance(data, dict):
+        for key, value in list(data.items()):
+            json_mime = key == "application/json" or (key.startswith("application/") and key.endswith("+json"))
+            if not json_mime and isinstance(value, list) and all(isinstance(line, str) for line in value):
+                data[key] = "".join(value)
+
+
+def _nbformat_text(nb: dict[str, Any]) -> str:
+    """``nbformat.writes(nb)`` of a v4 notebook (after its reader's ``rejoin_lines``)."""
+    for cell in nb["cells"]:
+        if "source" in cell:
+            source = _join(cell["source"])
+            if isinstance(source, str):
+                cell["source"] = source.splitlines(True)
+        for attachment in (cell.get("attachments") or {}).values():
+            _rejoin_bundle(attachment)
+            _split_bundle(attachment)
+        if cell.get("cell_type") == "code":
+            for output in cell.get("outputs", []):
+                kind = output.get("output_type")
+                if kind in ("execute_result", "display_data"):
+                    _rejoin_bundle(output.get("data", {}))
+                    _split_bundle(output.get("data", {}))
+                    continue
+                if kind and isinstance(output.get("text"), list):
+                    output["text"] = "".join(output["text"])
+                if kind == "stream" and isinstance(output.get("text"), str):
+                    output["text"] = output["text"].splitlines(True)
+    text = json.dumps(nb, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False)
+    return text if text.endswith("\n") else text + "\n"
 
 
 def _normalise_source(source: str) -> str:

@@ -22,6 +22,8 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
+from notelock.core.errors import NotelockError, http_status
+
 from . import paths
 from .config import NotelockExtension
 from .jobs import ReplayJobs
@@ -36,20 +38,6 @@ class NotelockService:
 
     config: NotelockExtension
     jobs: ReplayJobs
-
-
-def _status_for(err: Exception) -> int:
-    from notelock.core import errors
-
-    if isinstance(err, errors.LockFileError):
-        return 422  # the file is there but is not a usable lock
-    if isinstance(err, errors.UsageError):
-        return 400
-    if isinstance(err, errors.DriftError):
-        return 409
-    if isinstance(err, errors.StoreError):
-        return 500
-    return 422
 
 
 class NotelockHandler(APIHandler):
@@ -110,7 +98,7 @@ class NotelockHandler(APIHandler):
     def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if exc is not None and _is_notelock_error(exc):
-            status_code = _status_for(exc)
+            status_code = http_status(exc)
         super().send_error(status_code, **kwargs)
 
     def log_exception(self, typ, value, tb) -> None:  # noqa: ANN001 - tornado's signature
@@ -143,8 +131,6 @@ class NotelockHandler(APIHandler):
 
 
 def _is_notelock_error(exc: BaseException) -> bool:
-    from notelock.core.errors import NotelockError
-
     return isinstance(exc, NotelockError)
 
 

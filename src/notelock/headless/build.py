@@ -17,9 +17,9 @@ notebook gets notelock loaded at kernel start (no extra cell, so nothing
 extra is recorded) and, unless it has ``%%lock`` cells of its own,
 ``NOTELOCK_LOCK_ALL=1``: every cell is recorded as if it were ``%%lock``.
 
-The kernel flushes its last write when it exits, so the build waits for a
-clean shutdown, then checks that the lock covers the last executed cell
-before validating it and moving it into place atomically.
+After the last cell the build asks the kernel, silently, to write its lock,
+then shuts the kernel down as nbclient does, checks that the lock covers the
+last executed cell, and validates it before moving it into place atomically.
 """
 
 from __future__ import annotations
@@ -33,14 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .core.errors import LockFileError, NotelockError
-from .core.lockfile import atomic_write_bytes, file_lock, loads_lock, lock_path_for
+from ..core import protocol
+from ..core.errors import LockFileError, NotelockError
+from ..core.lockfile import atomic_write_bytes, file_lock, loads_lock, lock_path_for
 
-#: a line that loads the extension, as IPython's magic syntax allows it
-_LOADS_NOTELOCK = re.compile(r"^\s*%(?:re)?load_ext\s+(?:\S+\s+)*notelock(?:\s|$)", re.MULTILINE)
-_LOCK_CELL = re.compile(r"^\s*%%lock(?:\s|$)", re.MULTILINE)
-#: how long a kernel may take to exit after the last cell (it writes the lock then)
-SHUTDOWN_WAIT_S = 60.0
+#: what the build runs, silently, after the last cell: the kernel writes its
+#: lock then, so the lock is complete before the kernel is asked to shut down
+#: (and the build waits on shutdown no longer than plain nbconvert does)
+FLUSH_CODE = "get_ipython().run_line_magic('lock', 'export')"
 
 
 class BuildError(NotelockError):
@@ -92,8 +92,8 @@ def notebook_mode(nb: Any) -> tuple[bool, bool]:
     """``(loads_notelock, has_lock_cells)`` for a notebook node, from its code cells."""
     sources = [cell.get("source", "") for cell in nb.get("cells", []) if cell.get("cell_type") == "code"]
     sources = ["".join(s) if isinstance(s, list) else s for s in sources]
-    loads = any(_LOADS_NOTELOCK.search(s) for s in sources)
-    locks = any(_LOCK_CELL.search(s) for s in sources)
+    loads = any(protocol.loads_notelock(s) for s in sources)
+    locks = any(protocol.is_locked_source(s) for s in sources)
     return loads, locks
 
 
@@ -164,7 +164,7 @@ def _put_in_place(target: Path, data: bytes, lock: dict[str, Any]) -> None:
             return
         if old is not None:
             try:
-                from .core.history import keep_version
+                from ..core.history import keep_version
 
                 keep_version(target, old, session_started=(lock.get("run") or {}).get("started"))
             except Exception:  # noqa: BLE001 - keeping history must never block the write
@@ -174,7 +174,7 @@ def _put_in_place(target: Path, data: bytes, lock: dict[str, Any]) -> None:
 
 def existing_lock(notebook: Path) -> tuple[bytes, dict[str, Any]]:
     """The lock beside *notebook*, checked against the notebook's current checksum."""
-    from .core.workflow import WorkflowTracker
+    from ..core.workflow import WorkflowTracker
 
     lock_path = lock_path_for(notebook)
     if not notebook.exists():
@@ -214,18 +214,14 @@ def _execute(path: Path, nb: Any, work_dir: Path, *, timeout: int | None, kernel
     # only the name is reserved: a file there would be "replaced" by the
     # kernel's first write, and the store would keep it as a lock version
     tmp.unlink()
-    env = dict(os.environ)
-    for key in ("JPY_SESSION_NAME", "NOTELOCK_LOCK_ALL"):
-        env.pop(key, None)
-    env["NOTELOCK_NOTEBOOK"] = str(path)
-    env["NOTELOCK_LOCK_PATH"] = str(tmp)
+    env = {k: v for k, v in os.environ.items() if k not in protocol.DRIVER_VARIABLES}
+    env.update(protocol.kernel_settings(notebook=str(path), lock_path=str(tmp),
+                                        lock_all=not loads and not has_lock_cells))
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # silences a debugger warning on every start
     extra: list[str] = []
     if not loads:
         # loaded by the kernel app, not by a cell: nothing extra is recorded
         extra.append("--InteractiveShellApp.extensions=notelock")
-        if not has_lock_cells:
-            env["NOTELOCK_LOCK_ALL"] = "1"
     current: dict[str, int] = {}
     kwargs: dict[str, Any] = {}
     if kernel_name:
@@ -240,8 +236,15 @@ def _execute(path: Path, nb: Any, work_dir: Path, *, timeout: int | None, kernel
     try:
         try:
             client.km = client.create_kernel_manager()
-            client.km.shutdown_wait_time = SHUTDOWN_WAIT_S
-            client.execute(env=env, cwd=str(path.parent), stderr=kernel_log)
+            with client.setup_kernel(env=env, cwd=str(path.parent), stderr=kernel_log):
+                assert client.kc is not None
+                info = client.wait_for_reply(client.kc.kernel_info())
+                if info is not None and "language_info" in info["content"]:
+                    nb.metadata["language_info"] = info["content"]["language_info"]
+                for index, cell in enumerate(nb.cells):
+                    client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                # silent: no pre/post_run_cell events, nothing recorded, nothing shown
+                client.wait_for_reply(client.kc.execute(FLUSH_CODE, silent=True, store_history=False))
         except NoSuchKernel as err:
             raise NotelockError(f"{path.name}: no kernel named {err.args[0]!r} (see: jupyter kernelspec list)") from None
         except CellExecutionError as err:
@@ -320,4 +323,4 @@ def _remove_temporaries(tmp: Path) -> None:
 
 
 __all__ = ["build_lock", "existing_lock", "notebook_mode", "read_notebook", "BuildResult", "BuildError",
-           "CellFailed", "StaleLockError", "SHUTDOWN_WAIT_S"]
+           "CellFailed", "StaleLockError", "FLUSH_CODE"]

@@ -1,7 +1,7 @@
 """``jupyter nbconvert --to lockfile``: the lock of a fresh run of a notebook.
 
 The exporter executes the notebook in a fresh kernel with notelock loaded
-(see :mod:`notelock.build`, shared with ``notelock lock``) and emits the lock
+(see :mod:`notelock.headless.build`, shared with ``notelock lock``) and emits the lock
 file, so ``jupyter nbconvert --to lockfile fraud.ipynb`` writes
 ``fraud.lock.json`` beside the notebook (``--output``, ``--output-dir`` and
 ``--stdout`` work as for any format). ``--LockfileExporter.execute=False``
@@ -17,7 +17,9 @@ from nbconvert.exporters.exporter import Exporter
 from nbconvert.utils.exceptions import ConversionException
 from traitlets import Bool, Integer, Unicode, default
 
-from .core.lockfile import LOCK_SUFFIX
+from ..core.errors import NotelockError
+from ..core.lockfile import LOCK_SUFFIX
+from .build import CellFailed, build_lock
 
 
 class LockfileExportError(ConversionException):
@@ -64,9 +66,6 @@ class LockfileExporter(Exporter):
         import copy
 
         from nbclient.exceptions import CellExecutionError
-
-        from .build import CellFailed, build_lock
-        from .core.errors import NotelockError
 
         nb_copy = copy.deepcopy(nb)
         resources = self._init_resources(resources)

@@ -26,11 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from .core import replay as plan
-from .core.errors import LockFileError, NotelockError, StoreError
-from .core.lockfile import load_lock, loads_lock, lock_path_for
-
-_LOCK_LINE_PREFIX = "%%lock"
+from ..core import protocol
+from ..core import replay as plan
+from ..core.environment import EnvironmentCapture
+from ..core.errors import LockFileError, NotelockError, StoreError
+from ..core.history import resolve_lock_source
+from ..core.lockfile import loads_lock
+from ..core.store import store_for
 
 
 @dataclass
@@ -141,30 +143,11 @@ class TextReporter(Reporter):
 # ---------------------------------------------------------------- running
 
 
-def resolve_lock_source(spec: str) -> tuple[dict[str, Any], Path, str]:
-    """The lock named by *spec*, the lock file it belongs to (for the store and
-    the folder), and its display name. Accepts what ``notelock.core.history``
-    accepts (``X.lock.json``, ``X.ipynb``, ``X.ipynb~N``)."""
-    try:
-        from .core import history
-    except ImportError:
-        history = None  # type: ignore[assignment]
-    if history is not None:
-        path, _number = history.split_spec(spec)
-        lock, name = history.resolve_lock_spec(spec)
-        return lock, Path(path).absolute(), name
-    path = Path(spec)
-    if path.suffix == ".ipynb":
-        path = lock_path_for(path)
-    return load_lock(path), path.absolute(), path.name
-
-
 def _locks_all_cells(lock: dict[str, Any]) -> bool:
     # a lock built with NOTELOCK_LOCK_ALL has locked cells without a %%lock line:
     # the replay must record them the same way for the nodes to line up
     for cell in lock.get("cells", []):
-        if cell.get("locked") and not any(line.strip().startswith(_LOCK_LINE_PREFIX)
-                                          for line in cell.get("source", "").splitlines()[:3]):
+        if cell.get("locked") and not protocol.is_locked_source(cell.get("source", "")):
             return True
     return False
 
@@ -177,11 +160,10 @@ def kernel_environment(lock: dict[str, Any], folder: Path, *, replay_lock: Path,
     are applied, because they can change results; the notebook the lock
     names is announced so the workflow section can be compared.
     """
-    env = dict(os.environ if base is None else base)
     # NOTELOCK_STORE too: the replay's own snapshots and cache go beside its
     # temporary lock, so a cached cell can never stand in for a re-run one
-    for key in ("NOTELOCK_NOTEBOOK", "JPY_SESSION_NAME", "NOTELOCK_LOCK_ALL", "NOTELOCK_REPLAY", "NOTELOCK_STORE"):
-        env.pop(key, None)
+    env = {k: v for k, v in (os.environ if base is None else base).items()
+           if k not in protocol.DRIVER_VARIABLES and k != "NOTELOCK_STORE"}
     recorded = ((lock.get("environment") or {}).get("variables") or {})
     for key, value in recorded.items():
         if isinstance(value, str) and key != "LANG":
@@ -190,12 +172,9 @@ def kernel_environment(lock: dict[str, Any], folder: Path, *, replay_lock: Path,
     if isinstance(seed, (str, int)) and str(seed).isdigit():
         env["PYTHONHASHSEED"] = str(seed)
     notebook = (lock.get("workflow") or {}).get("notebook")
-    if notebook:
-        env["NOTELOCK_NOTEBOOK"] = str(folder / notebook)
-    env["NOTELOCK_LOCK_PATH"] = str(replay_lock)
-    env["NOTELOCK_REPLAY"] = str(plan_file)
-    if _locks_all_cells(lock):
-        env["NOTELOCK_LOCK_ALL"] = "1"
+    env.update(protocol.kernel_settings(notebook=str(folder / notebook) if notebook else None,
+                                        lock_path=str(replay_lock), lock_all=_locks_all_cells(lock),
+                                        replay_plan=str(plan_file)))
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     return env
 
@@ -296,17 +275,11 @@ def run_replay(spec: str, *, against_current: bool = False, timeout: float = 600
 
 
 def _store_root(lock_path: Path, environ: dict[str, str] | None) -> str | None:
-    try:
-        from .core.store import store_for
-    except ImportError:
-        return None
     return str(store_for(lock_path, environ).root)
 
 
 def _environment_lines(lock: dict[str, Any], folder: Path) -> list[str]:
     try:
-        from .core.environment import EnvironmentCapture
-
         current = EnvironmentCapture(notebook_dir=folder).get()
     except Exception:  # noqa: BLE001 - the comparison is advice; the replay still runs
         return []
@@ -428,5 +401,4 @@ class _terminate_cleanly:
             signal.signal(signal.SIGTERM, self.previous)
 
 
-__all__ = ["run_replay", "ReplayResult", "Reporter", "EventsReporter", "TextReporter", "kernel_environment",
-           "resolve_lock_source"]
+__all__ = ["run_replay", "ReplayResult", "Reporter", "EventsReporter", "TextReporter", "kernel_environment"]

@@ -1,9 +1,9 @@
-"""The IPython side of the store: snapshots, the cell cache and lock history.
+"""The kernel side of the store: snapshots, the cell cache and lock history.
 
-:class:`StoreFace` is attached to a recording when the extension loads. It
-registers on the core session a snapshot read observer, cache hooks at the
-start and end of locked cells, and ``on_replace`` (every replaced lock
-version goes to the store's history).
+:class:`StoreHooks` is attached to a recording when the extension loads. It
+subscribes to the session's events: ``after_read`` (snapshots),
+``cell_begin`` / ``cell_end`` (the cache) and ``lock_replaced`` (every
+replaced lock version goes to the store's history).
 
 A cache hit is found in the cell-begin hook, which IPython runs (through
 ``pre_run_cell``) before it parses the cell and applies
@@ -18,20 +18,22 @@ its results are stored after it succeeded.
 from __future__ import annotations
 
 import ast
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from .core import cache as _cache
-from .core import history as _history
-from .core.errors import NotelockError, StoreError
-from .core.snapshots import SnapshotObserver, limit_from_env
-from .core.store import Store, format_size, parse_size, store_for
+from ..core import cache as _cache
+from ..core import hashing, protocol
+from ..core import history as _history
+from ..core.collect import pinned_objects
+from ..core.errors import NotelockError
+from ..core.snapshots import SnapshotObserver
+from ..core.store import Store, format_size, parse_size, store_for
 
-#: faces with a restore waiting for the next cell's AST, by id
-_FACES: dict[int, "StoreFace"] = {}
+#: what a swapped cell body calls: ``restore_cached()`` of this module, which
+#: finds the running shell's recording (nothing is looked up by object id)
+_RESTORE_CALL = f"__import__({__name__!r}, fromlist=['restore_cached']).restore_cached()"
 
 
 class _Capture:
@@ -97,28 +99,29 @@ class _Capture:
 class _SwapBody(ast.NodeTransformer):
     """Replaces the next cell's body with the restore call, once."""
 
-    def __init__(self, face: "StoreFace"):
-        self.face = face
+    def __init__(self, hooks: "StoreHooks"):
+        self.hooks = hooks
 
     def visit_Module(self, node: ast.Module) -> ast.Module:  # noqa: N802
-        if self.face.restoring is None or self.face.swapped:
+        if self.hooks.restoring is None or self.hooks.swapped:
             return node
-        self.face.swapped = True
-        call = ast.parse(f"__import__({__name__!r}, fromlist=['_restore'])._restore({id(self.face)})",
-                         mode="exec").body
-        node.body = call
+        self.hooks.swapped = True
+        node.body = ast.parse(_RESTORE_CALL, mode="exec").body
         return node
 
 
-def _restore(face_id: int) -> Any:
+def restore_cached() -> Any:
     """Called by a swapped cell body: bind the stored variables and show the outputs."""
-    face = _FACES.get(face_id)
-    if face is None:
-        return None
-    return face.apply_restore()
+    from IPython import get_ipython
+
+    from . import recording_of
+
+    recording = recording_of(get_ipython())
+    hooks = recording.store_hooks if recording is not None else None
+    return hooks.apply_restore() if hooks is not None else None
 
 
-class StoreFace:
+class StoreHooks:
     """Snapshots, the cache and lock history for one recording (one kernel)."""
 
     def __init__(self, recording: Any):
@@ -136,15 +139,13 @@ class StoreFace:
         self._has_result = False
         session = self.session
         self.snapshots = SnapshotObserver(self.store, self._snapshot_enabled, recording.warn)
-        session.read_observers.append(self.snapshots)
-        session.cell_begin_hooks.append(self._begin)
-        session.cell_end_hooks.append(self._end)
-        previous = session.on_replace
-        session.on_replace = (lambda old: (previous(old), self._keep(old))) if previous else self._keep
+        self._subscriptions = (("after_read", self.snapshots), ("cell_begin", self._begin),
+                               ("cell_end", self._end), ("lock_replaced", self._keep))
+        for event, callback in self._subscriptions:
+            session.events.register(event, callback)
         self._transformer = _SwapBody(self)
         self.shell.ast_transformers.append(self._transformer)
         self.shell.events.register("post_run_cell", self._post_run_cell)
-        _FACES[id(self)] = self
 
     def close(self) -> None:
         """Detach from the shell (``%unload_ext``)."""
@@ -155,7 +156,11 @@ class StoreFace:
             self.shell.events.unregister("post_run_cell", self._post_run_cell)
         except ValueError:
             pass
-        _FACES.pop(id(self), None)
+        for event, callback in self._subscriptions:
+            try:
+                self.session.events.unregister(event, callback)
+            except ValueError:
+                pass
 
     # ------------------------------------------------------------ store
     def store(self) -> Store:
@@ -276,8 +281,6 @@ class StoreFace:
     def _mutated_reads(self, run: Any) -> dict[str, Any]:
         """Variables the cell read and changed in place (``df["x"] = …``): a
         restore must bring their new state back too."""
-        from .core import hashing
-
         out = {}
         for name, digest in run.node.get("reads", {}).items():
             value = self.session.ns.get(name)
@@ -296,7 +299,7 @@ class StoreFace:
             return None
 
     def _evict(self, store: Store) -> None:
-        text = os.environ.get("NOTELOCK_STORE_MAX_BYTES")
+        text = protocol.setting("NOTELOCK_STORE_MAX_BYTES")
         if not text:
             return
         try:
@@ -306,8 +309,6 @@ class StoreFace:
             return
         if store.total_size() <= cap:
             return
-        from .core.collect import pinned_objects
-
         pinned = pinned_objects(store, [self.session.lock_path], extra_locks=[self.session.to_lock()])
         store.evict_to(cap, pinned)
 
@@ -344,13 +345,13 @@ class StoreFace:
         print(f"notelock: store {store.root} ({format_size(size)})")
 
 
-def attach(recording: Any) -> StoreFace | None:
-    """Attach the store face to a recording; a failure is reported, never raised."""
+def attach(recording: Any) -> StoreHooks | None:
+    """Attach the store hooks to a recording; a failure is reported, never raised."""
     try:
-        return StoreFace(recording)
+        return StoreHooks(recording)
     except Exception as err:  # noqa: BLE001 - the rest of notelock works without it
         recording.warn(f"notelock: snapshots, cache and history are off: {type(err).__name__}: {err}")
         return None
 
 
-__all__ = ["StoreFace", "attach", "limit_from_env", "StoreError"]
+__all__ = ["StoreHooks", "attach", "restore_cached"]

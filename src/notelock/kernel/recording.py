@@ -1,0 +1,235 @@
+"""The recording of one kernel: the kernel's events turned into a core Session.
+
+``%%lock`` cells run exactly as IPython would run them without notelock: an
+input transformer blanks the ``%%lock`` line (keeping line numbers), IPython
+executes the rest natively (last-expression display, ``await``, tracebacks,
+``inspect.getsource`` all unchanged), and the kernel's ``pre_run_cell`` /
+``post_run_cell`` events start and finish the recording. Every executed cell
+is noted; the lock file beside the notebook is rewritten after each locked
+cell.
+
+A :class:`Recording` is created by ``%load_ext notelock`` and kept on the
+magics object the shell holds (see :func:`notelock.kernel.recording_of`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..core import lockfile, protocol, secrets
+from ..core.environment import EnvironmentCapture
+from ..core.errors import NotelockError, UsageError
+from ..core.recorder import Session
+from ..core.workflow import WorkflowTracker, dirty_warning
+from . import contracts as _contracts
+from . import store_hooks
+
+_FLUSH_DELAY_S = 1.0
+
+
+def strip_lock_line(lines: list[str]) -> list[str]:
+    """Input transformer: blank a leading ``%%lock …`` line so IPython runs the
+    body as an ordinary cell (line numbers unchanged). ``%%lock?`` is left for
+    IPython's help."""
+    if lines and protocol.LOCK_LINE.match(lines[0]) and not lines[0].rstrip().endswith("?"):
+        return ["\n", *lines[1:]]
+    return lines
+
+
+def find_notebook(user_ns: dict[str, Any], environ: os._Environ[str] | dict[str, str] = os.environ) -> Path | None:
+    """The notebook this kernel runs, as Jupyter exposes it to kernels.
+
+    Order: ``NOTELOCK_NOTEBOOK`` (set by notelock's own builders), ``__session__``
+    (set by ipykernel from the server's ``JPY_SESSION_NAME``), VS Code's
+    ``__vsc_ipynb_file__``, then ``JPY_SESSION_NAME`` itself.
+    """
+    candidates = [protocol.setting("NOTELOCK_NOTEBOOK", environ), user_ns.get("__session__"),
+                  user_ns.get("__vsc_ipynb_file__"), environ.get("JPY_SESSION_NAME")]
+    for value in candidates:
+        if not isinstance(value, str) or not value.endswith(".ipynb"):
+            continue
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            if not (Path.cwd() / path).exists() and (Path.cwd() / path.name).exists():
+                path = Path(path.name)  # a path relative to the server root, kernel in its folder
+            path = Path.cwd() / path
+        if path.parent.is_dir():
+            return path
+    return None
+
+
+class Recording:
+    """Glue between the kernel's events and the core session."""
+
+    def __init__(self, shell: Any):
+        self.shell = shell
+        notebook = find_notebook(shell.user_ns)
+        override = protocol.setting("NOTELOCK_LOCK_PATH")
+        #: NOTELOCK_LOCK_ALL=1 records every cell as if it were %%lock (used by
+        #: the headless builders for notebooks that do not use notelock themselves)
+        self.lock_all = protocol.flag("NOTELOCK_LOCK_ALL")
+        if override:
+            lock_path = Path(override).expanduser().absolute()
+        elif notebook is None:
+            lock_path = Path.cwd() / lockfile.DEFAULT_LOCK_NAME
+            print(f"notelock: this kernel does not know its notebook; recording to {lockfile.DEFAULT_LOCK_NAME}"
+                  " in the working directory", file=sys.stderr)
+        else:
+            lock_path = lockfile.lock_path_for(notebook)
+        hidden = set(getattr(shell, "user_ns_hidden", {}) or {})
+        self.session = Session(lock_path, notebook, shell.user_ns, provided=hidden, warn=self.warn)
+        self._wire_sections(notebook)
+        # schema/determinism contracts and, in a replay kernel, the read pins
+        self.contracts = _contracts.attach(self)
+        self.depth = 0
+        self.pending_write = False
+        self._timer: threading.Timer | None = None
+        self._first = True
+        self._dirty_warned = False
+        self.loading_cell = False
+        self.closed = False
+        # snapshots, the cell cache and lock history
+        self.store_hooks = store_hooks.attach(self)
+
+    def warn(self, message: str) -> None:
+        """Print one line for the user (secrets removed)."""
+        print(self._scrub_text(message), file=sys.stderr)
+
+    def _scrub_text(self, text: str) -> str:
+        try:
+            return secrets.scrub(text, secrets.secret_values())
+        except Exception:  # noqa: BLE001
+            return text
+
+    def _wire_sections(self, notebook: Path | None) -> None:
+        base = notebook.parent if notebook else Path.cwd()
+        self.env = EnvironmentCapture(notebook_dir=base)
+        self.workflow = WorkflowTracker(notebook)
+        self.seed: int | None = None
+        session = self.session
+
+        def add_sections(data: dict[str, Any]) -> None:
+            # the checksum is a JSON parse of the saved notebook (redone only
+            # when the file changed), so every write carries it
+            data["workflow"] = self.workflow.snapshot([c["source"] for c in session.cells])
+            env = self.env.get()
+            if self.seed is not None:
+                env.setdefault("seeds", {})["seed"] = self.seed
+            data["environment"] = env
+
+        session.events.register("lock_data", add_sections)
+
+    # ------------------------------------------------------------ events
+    def pre_run_cell(self, info: Any) -> None:
+        """IPython's ``pre_run_cell``: start recording the cell."""
+        self.depth += 1
+        if self.depth > 1 or not getattr(info, "store_history", True):
+            return
+        try:
+            raw = info.raw_cell or ""
+            split = protocol.split_lock_header(raw)
+            if split is None and self.lock_all and raw.strip() and not protocol.loads_notelock(raw):
+                split = ("", raw)
+            header, body = split if split is not None else (None, raw)
+            options = protocol.parse_lock_options(header) if header is not None else None
+            code = self.shell.transform_cell(body)
+            self.session.begin_cell(raw, code, locked=header is not None, options=options)
+        except Exception as err:  # noqa: BLE001 - never fail the user's cell
+            self.session.report_failure("the cell", err)
+
+    def post_run_cell(self, result: Any) -> None:
+        """IPython's ``post_run_cell``: finish the cell and write the lock."""
+        self.depth = max(0, self.depth - 1)
+        if self.depth > 0:
+            return
+        try:
+            if self.loading_cell:
+                self.loading_cell = False
+                info = getattr(result, "info", None)
+                raw = getattr(info, "raw_cell", None)
+                if raw is not None and getattr(info, "store_history", True):
+                    self.session.begin_cell(raw, self.shell.transform_cell(raw), locked=False)
+            if self.session.current is None:
+                return
+            error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
+            entry = self.session.end_cell(error, execution_count=getattr(result, "execution_count", None))
+            if entry is None:
+                return
+            if error is not None:
+                # the previous lock stays as it was; this execution is written
+                # with the next successful one
+                self.pending_write = True
+                return
+            if entry.get("locked") or self._first:
+                self.flush()
+            else:
+                self._schedule_flush()
+        except Exception as err:  # noqa: BLE001
+            self.session.report_failure("the cell", err)
+
+    # ------------------------------------------------------------ writing
+    def _schedule_flush(self) -> None:
+        self.pending_write = True
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = threading.Timer(_FLUSH_DELAY_S, self._flush_quietly)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # noqa: BLE001 - reported by the next explicit write
+            pass
+
+    def flush(self, path: str | Path | None = None) -> Path | None:
+        """Write the lock now. Errors are shown in one line, never raised into a cell."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        try:
+            target = self.session.write(path)
+        except NotelockError as err:
+            self.warn(f"notelock: lock not written: {err}")
+            return None
+        except OSError as err:
+            self.warn(f"notelock: lock not written: {err.strerror or err}: {getattr(err, 'filename', '')}")
+            return None
+        self.pending_write = False
+        self._first = False
+        self._warn_dirty_once()
+        return target
+
+    def _warn_dirty_once(self) -> None:
+        if self._dirty_warned:
+            return
+        self._dirty_warned = True
+        try:
+            snap = self.workflow.snapshot(None)
+            if snap.get("allow_dirty"):
+                return
+            message = dirty_warning(snap.get("git") or {})
+            if message:
+                self.warn("notelock: " + message)
+        except Exception:  # noqa: BLE001
+            pass
+
+    def at_exit(self) -> None:
+        """Write what is still pending when the kernel exits."""
+        if self.pending_write:
+            self._flush_quietly()
+
+    def close(self) -> None:
+        """Detach from the shell (``%unload_ext``); the lock file stays as last written."""
+        self.closed = True
+        self.session.interceptors.deactivate()
+        if self.store_hooks is not None:
+            self.store_hooks.close()
+        self.at_exit()
+
+
+__all__ = ["Recording", "find_notebook", "strip_lock_line", "UsageError"]

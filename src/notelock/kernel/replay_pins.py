@@ -1,0 +1,175 @@
+"""Replay mode: the kernel side of ``notelock replay``.
+
+In a replay kernel (``NOTELOCK_REPLAY`` names a plan written by the replay
+driver) :class:`ReplayPins` subscribes to the session's reads and pins them
+to the data the lock recorded: a read whose source changed is served from its
+snapshot, or reported as drift and stopped when there is none. What happened
+is appended, one JSON object per line, to the plan's events file, which the
+driver follows.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from ..core import hashing, nodes
+from ..core import schema as schemas
+from ..core.errors import DriftError, LockFileError, NotelockError
+from ..core.snapshots import read_parquet_snapshot
+from ..core.store import Store, store_for
+
+
+def load_plan(path: str) -> dict[str, Any]:
+    """The replay plan the driver wrote (one-line error if it cannot be read)."""
+    try:
+        plan = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise LockFileError(f"replay plan {path}: unreadable: {err}") from None
+    if not isinstance(plan, dict):
+        raise LockFileError(f"replay plan {path}: not a JSON object")
+    return plan
+
+
+class ReplayPins:
+    """Pins a replay's reads to the data the lock recorded."""
+
+    def __init__(self, plan: dict[str, Any], session: Any):
+        self.reads: list[dict[str, Any]] = plan.get("reads", [])
+        self.mode: str = plan.get("mode", "pinned")
+        self.lock_path: str = plan.get("lock", "")
+        self.events: str | None = plan.get("events")
+        self.store_root: str | None = plan.get("store")
+        self.session = session
+        self.cursor = 0
+        self._store: Any = None
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Append one event for the replay command."""
+        if not self.events:
+            return
+        with open(self.events, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(event, default=str) + "\n")
+
+    def match(self, token: dict[str, Any]) -> dict[str, Any] | None:
+        """The recorded read this read replays: the next one with the same reader and source."""
+        key = schemas.source_key(token)
+        for i in range(self.cursor, len(self.reads)):
+            entry = self.reads[i]
+            if entry.get("reader") == token.get("reader") and (key is None or entry.get("key") == key):
+                self.cursor = i + 1
+                return entry
+        return None
+
+    def snapshot_path(self, entry: dict[str, Any]) -> Path:
+        """The verified store object holding *entry*'s snapshot (StoreError if missing)."""
+        if self._store is None:
+            # the recorded lock's store, as the replay command resolved it
+            self._store = Store(self.store_root) if self.store_root else store_for(Path(self.lock_path))
+        return Path(self._store.path(entry["snapshot"]))
+
+    def policy(self, token: dict[str, Any], func: Callable, args: tuple, kwargs: dict) -> None:
+        """Read policy: serve a drifted input from its snapshot (pinned mode)."""
+        entry = self.match(token)
+        if entry is None:
+            return
+        token["_replay"] = entry
+        if self.mode != "pinned":
+            return
+        if "content" in token and token.get("query") is None:
+            if token["content"] == entry.get("content"):
+                return
+            current = _safe_call(func, args, kwargs)
+            token["_current"] = current
+            if entry.get("snapshot"):
+                path = self._snapshot_or_stop(entry)
+                token["call"] = _replace_source(func, args, kwargs, str(path))
+                token["content"] = entry.get("content")
+                token["_served"] = True
+            else:
+                token["_drifted"] = True
+            return
+        if token.get("query") is not None:  # SQL: the content is the result; read it first
+            pins = self
+
+            def serve() -> Any:
+                result = func(*args, **kwargs)
+                if hashing.hash_value(result).digest == entry.get("content"):
+                    return result
+                token["_current"] = result
+                if entry.get("snapshot"):
+                    path = pins._snapshot_or_stop(entry)
+                    token["_served"] = True
+                    return _read_snapshot(path)
+                token["_drifted"] = True
+                return result
+
+            token["serve"] = serve
+
+    def _snapshot_or_stop(self, entry: dict[str, Any]) -> Path:
+        try:
+            return self.snapshot_path(entry)
+        except NotelockError as err:
+            self.emit({"event": "store_error", "node": entry.get("node"), "message": str(err)})
+            err.propagate = True  # type: ignore[attr-defined] - stop the cell: the replay cannot go on
+            raise
+
+    def observe(self, token: dict[str, Any], result: Any, facts: dict[str, Any]) -> None:
+        """Read observer: report drift (with the schema change) at the read."""
+        entry = token.get("_replay")
+        if entry is None:
+            return
+        served = bool(token.get("_served"))
+        if self.mode == "pinned":
+            drifted = served or bool(token.get("_drifted"))
+        elif token.get("query") is None and "content" in token:
+            drifted = token["content"] != entry.get("content")
+        else:
+            drifted = facts.get("output") != entry.get("output")
+        if not drifted:
+            return
+        current = token.get("_current", result)
+        frame = nodes.frame_facts(current) if current is not None else None
+        if frame is not None:
+            change = schemas.compare(entry.get("schema"), entry.get("rows"), frame["schema"], frame["rows"])
+        else:
+            change = schemas.compare(entry.get("schema"), entry.get("rows"), entry.get("schema"), entry.get("rows"))
+        text = schemas.message(entry.get("label") or schemas.source_label(token), change)
+        diverged = not served
+        self.emit({"event": "read", "node": entry.get("node"), "position": entry.get("position"),
+                   "drifted": True, "served": served, "diverged": diverged, "schema": change, "message": text})
+        if served:
+            self.session.warn(f"notelock: {text}: replayed from snapshot")
+            return
+        if self.mode == "pinned":
+            raise DriftError(f"{text}; no snapshot to replay it from (record with %%lock --snapshot)")
+        self.session.warn("notelock: " + text)
+
+
+def _safe_call(func: Callable, args: tuple, kwargs: dict) -> Any:
+    try:
+        return func(*args, **kwargs)
+    except Exception:  # noqa: BLE001 - only used to describe the drift
+        return None
+
+
+def _replace_source(func: Callable, args: tuple, kwargs: dict, source: str) -> tuple[tuple, dict]:
+    if args:
+        return (source, *args[1:]), dict(kwargs)
+    short = getattr(func, "__name__", "")
+    param = nodes.SOURCE_PARAMS.get(short)
+    if param is None:
+        try:
+            param = next(iter(inspect.signature(func).parameters))
+        except (TypeError, ValueError, StopIteration):
+            param = "filepath_or_buffer"
+    return args, {**kwargs, param: source}
+
+
+def _read_snapshot(path: Path) -> Any:
+    return read_parquet_snapshot(path)
+
+
+__all__ = ["ReplayPins", "load_plan"]

@@ -22,7 +22,7 @@ is already in ``sys.modules``.
 """
 
 from notelock.core.hashing.api import HashResult, hash_value, value_hash
-from notelock.core.hashing.base import PREFIX, hash_bytes, hash_file, hash_json
+from notelock.core.hashing.base import PREFIX, RULES_VERSION, hash_bytes, hash_file, hash_json
 from notelock.core.hashing.estimators import (
     estimator_params,
     estimator_path,
@@ -33,6 +33,7 @@ from notelock.core.hashing.source import code_hash, function_code_hash
 
 __all__ = [
     "PREFIX",
+    "RULES_VERSION",
     "HashResult",
     "code_hash",
     "estimator_params",

@@ -77,6 +77,7 @@ class CellRun:
     #: the cell node's recorded facts (writes, output, …) when the cell was
     #: served from the cache: they hold as recorded, so nothing is re-hashed
     restored: dict[str, Any] | None = None
+    cell_id: str | None = None
 
 
 class Session:
@@ -123,13 +124,15 @@ class Session:
 
     # ------------------------------------------------------------ cells
     def begin_cell(self, source: str, code: str, *, locked: bool = False,
-                   options: dict[str, Any] | None = None) -> None:
-        """Called before a cell runs. *code* is plain Python (IPython syntax transformed)."""
+                   options: dict[str, Any] | None = None, cell_id: str | None = None) -> None:
+        """Called before a cell runs. *code* is plain Python (IPython syntax transformed);
+        *cell_id* is the notebook cell's id when the front end sent it."""
         if self.current is not None:  # the previous cell's end never came: close it
             self.end_cell(None, execution_count=None)
         facts = codeinfo.analyze(code)
         run = CellRun(index=len(self.cells), source=source, code=code, locked=locked,
-                      options=dict(options or {}), facts=facts, started=time.perf_counter())
+                      options=dict(options or {}), facts=facts, started=time.perf_counter(),
+                      cell_id=cell_id if isinstance(cell_id, str) and cell_id else None)
         self.current = run
         # bindings made at run time (inside %%time, %run, exec…) escape the
         # static analysis; comparing identities afterwards is cheap
@@ -207,9 +210,26 @@ class Session:
                 self._finish_locked(run, entry, rebound)
             except Exception as err:  # noqa: BLE001
                 self.report_failure("finishing the locked cell", err)
+        if run.cell_id is not None:
+            entry["cell_id"] = run.cell_id
         with self._mutex:
+            self._supersede(entry)
             self.cells.append(entry)
         return entry
+
+    def _supersede(self, entry: dict[str, Any]) -> None:
+        """Mark the earlier executions this one replaces: the same notebook cell
+        (by cell id) or, when the front end sends no ids, the same source."""
+        index = len(self.cells)
+        key = entry.get("cell_id")
+        for earlier in reversed(self.cells):
+            if "superseded_by" in earlier:
+                continue
+            same = earlier.get("cell_id") == key if key is not None or earlier.get("cell_id") is not None \
+                else earlier["source"].strip() == entry["source"].strip()
+            if same:
+                earlier["superseded_by"] = index
+                break
 
     def _unmodified_read(self, run: CellRun) -> tuple[Any, Any] | None:
         """The last read's (result, hash) when nothing can have changed it since:
@@ -448,11 +468,13 @@ class Session:
         """The lock file contents for everything recorded so far."""
         with self._mutex:
             cells = [dict(c) for c in self.cells]
+            current = set(lockfile.iter_node_sequence([c for c in cells if "superseded_by" not in c]))
+            nodes = {k: dict(v) if k in current else {**v, "superseded": True} for k, v in self.nodes.items()}
             data: dict[str, Any] = {
                 "notelock": lockfile.FORMAT_VERSION,
                 "identity": lockfile.lock_identity(cells),
                 "cells": cells,
-                "nodes": {k: dict(v) for k, v in self.nodes.items()},
+                "nodes": nodes,
                 "schemas": dict(self.schemas),
                 "session": {"imports": self.imports, "preexisting": self.preexisting,
                             "provided": sorted(n for n in self.provided if not is_internal_name(n))},

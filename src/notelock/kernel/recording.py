@@ -137,7 +137,8 @@ class Recording:
             header, body = split if split is not None else (None, raw)
             options = protocol.parse_lock_options(header) if header is not None else None
             code = self.shell.transform_cell(body)
-            self.session.begin_cell(raw, code, locked=header is not None, options=options)
+            self.session.begin_cell(raw, code, locked=header is not None, options=options,
+                                    cell_id=getattr(info, "cell_id", None))
         except Exception as err:  # noqa: BLE001 - never fail the user's cell
             self.session.report_failure("the cell", err)
 

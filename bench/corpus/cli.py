@@ -4,7 +4,8 @@
 
     python -m bench corpus build [--only NAME ...] [--ci] [--out DIR] [--git OWNER/NAME=GITDIR] [--mirrors DIR]
     python -m bench corpus [run] [--only NAME ...] [--ci] [--jobs N] [--json OUT] [--markdown docs/corpus.md]
-                           [--no-nbconvert] [--out DIR] [--keep DIR]
+                           [--findings PATH] [--no-nbconvert] [--out DIR] [--keep DIR]
+    python -m bench corpus report OUT.json [--markdown PATH] [--findings PATH]
 
 ``build`` fetches and converts (see :mod:`bench.corpus.build`); ``run``
 runs every built notebook plain twice, locked, replayed (see
@@ -84,6 +85,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="notebooks at once, each in its own process (default 1: timings are cleanest)")
     p.add_argument("--json", metavar="OUT", help="write every result as JSON to OUT")
     p.add_argument("--markdown", metavar="PATH", help="write the corpus table as Markdown to PATH (docs/corpus.md)")
+    p.add_argument("--findings", metavar="PATH", help="write the findings, most important first, to PATH")
     p.add_argument("--no-nbconvert", action="store_true",
                    help="skip the nbconvert timing runs (--to lockfile vs --to notebook --execute)")
     p.add_argument("--timeout", type=int, default=600, help="seconds a cell may run (default 600)")
@@ -102,6 +104,16 @@ def main(argv: list[str] | None = None) -> int:
         except corpus_build.CorpusError as err:
             print(f"corpus: error: {err}", file=sys.stderr)
             return 2
+    if argv and argv[0] == "report":
+        p = argparse.ArgumentParser(prog="python -m bench corpus report",
+                                    description="Print (and write) the table and findings of an earlier run's --json.")
+        p.add_argument("results", help="a --json file of python -m bench corpus")
+        p.add_argument("--markdown", metavar="PATH", help="write the corpus table as Markdown to PATH")
+        p.add_argument("--findings", metavar="PATH", help="write the findings, most important first, to PATH")
+        args = p.parse_args(argv[1:])
+        data = json.loads(Path(args.results).read_text(encoding="utf-8"))
+        _report(data["notebooks"], data.get("meta", {}), args.markdown, args.findings)
+        return 0
     if argv and argv[0] == "run":
         argv = argv[1:]
     p = argparse.ArgumentParser(prog="python -m bench corpus",
@@ -129,18 +141,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {n}: not built (skipped)", file=sys.stderr)
     results = run(names, args.out, jobs=args.jobs, nbconvert=not args.no_nbconvert, timeout=args.timeout,
                   keep=args.keep, progress=_progress)
-    totals = report.totals(results)
     meta = report.environment(jobs=args.jobs, seconds=round(time.perf_counter() - started, 1),
                               unbuilt=unbuilt, nbconvert=not args.no_nbconvert)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"meta": meta, "totals": report.totals(results), "notebooks": results},
+                                              indent=2, default=str) + "\n", encoding="utf-8")
+    _report(results, meta, args.markdown, args.findings)
+    return 0
+
+
+def _report(results: list[dict[str, Any]], meta: dict[str, Any], markdown: str | None, findings: str | None) -> None:
+    from .findings import findings_markdown
+
+    totals = report.totals(results)
     print(report.table(results))
     print()
     print(report.totals_text(totals))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"meta": meta, "totals": totals, "notebooks": results}, indent=2,
-                                              default=str) + "\n", encoding="utf-8")
-    if args.markdown:
-        Path(args.markdown).write_text(report.markdown(results, totals, meta, manifest), encoding="utf-8")
-    return 0
+    if markdown:
+        Path(markdown).write_text(report.markdown(results, totals, meta, corpus_build.load_manifest()),
+                                  encoding="utf-8")
+    if findings:
+        Path(findings).write_text(findings_markdown(results, totals), encoding="utf-8")
 
 
 if __name__ == "__main__":

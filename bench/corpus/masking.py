@@ -14,6 +14,7 @@ says nothing about its result:
 | ``timing-line`` | whole lines that report a time: ``Wall time: …``, ``CPU times: …``, ``Elapsed …``, ``Time taken …`` | ``<timing line>`` |
 | ``duration`` | a number followed by a unit of time: ``0.53 s``, ``12ms``, ``3.2 seconds``, ``1.5e-03 sec`` | ``<time>`` |
 | ``clock`` | a clock reading ``[00:01<00:02]``, ``00:00:03.25`` | ``<clock>`` |
+| ``report-stamp`` | the wall-clock stamp in a report header: ``Date: Tue, 01 Dec 2026``, ``Time: 21:28:27`` (statsmodels summaries); the rest of the line is kept | ``<stamp>`` |
 | ``address`` | memory addresses ``0x7f3a2c1b9e80`` (4+ hex digits) | ``0x…`` |
 | ``temp-path`` | paths under the temporary folders (``/tmp/…``, ``/var/folders/…``, ``ipykernel_NNN/…``) and the run's own folder | ``<tmp>`` |
 | ``pid`` | process ids: ``pid 1234``, ``PID=1234``, ``[1234]`` after a process name | ``pid <pid>`` |
@@ -59,6 +60,9 @@ RULES: tuple[Rule, ...] = (
          re.compile(r"\[\d{1,2}:\d{2}(?::\d{2})?(?:<\d{1,2}:\d{2}(?::\d{2})?)?(?:,[^\]]*)?\]|"
                     r"(?<![\d:])\d{1,2}:\d{2}:\d{2}\.\d+"),
          "<clock>", "clock readings"),
+    Rule("report-stamp",
+         re.compile(r"(?<=\b(?:Date|Time):)(\s+)(?:\d{2}:\d{2}:\d{2}|[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4})"),
+         r"\1<stamp>", "the date and time a report was printed"),
     Rule("address",
          re.compile(r"0x[0-9a-fA-F]{4,}"),
          "0x…", "memory addresses"),

@@ -23,6 +23,10 @@ from bench.corpus.masking import compare_views, cell_view, mask
     ("wrote /tmp/tmpab12cd/cache.joblib", "wrote /tmp/tmpzz99yy/cache.joblib"),
     ("/tmp/ipykernel_1234/2839472.py:3: UserWarning: x", "/tmp/ipykernel_98/11.py:3: UserWarning: x"),
     ("worker pid 4242 started", "worker pid 17 started"),
+    ("Time:                        21:28:27   Log-Likelihood:   -102.04",
+     "Time:                        21:28:30   Log-Likelihood:   -102.04"),
+    ("Date:                Tue, 01 Dec 2026   Prob (F-statistic):  4.98e-10",
+     "Date:                Wed, 02 Dec 2026   Prob (F-statistic):  4.98e-10"),
 ])
 def test_masked_differences_disappear(a: str, b: str) -> None:
     assert a != b
@@ -42,6 +46,10 @@ def test_masked_differences_disappear(a: str, b: str) -> None:
     ("ValueError: bad input 5", "ValueError: bad input 6"),
     ("mean_fit_time  0.012  0.013", "mean_fit_time  0.014  0.013"),
     ("0x1f", "0x2f"),  # short hex is a value, not an address
+    # a report header's stamp is masked, the statistics beside it are not
+    ("Time:                        21:28:27   Log-Likelihood:   -102.04",
+     "Time:                        21:28:27   Log-Likelihood:   -103.04"),
+    ("2026-01-01 21:28:27    0.5", "2026-01-01 21:28:28    0.5"),  # a timestamp in data is data
 ])
 def test_real_differences_survive(a: str, b: str) -> None:
     assert mask(a) != mask(b), (a, b, mask(a))

@@ -74,7 +74,8 @@ def values() -> dict[str, object]:
         "pd-nullable": pd.Series([1, None, 3], dtype="Int64"), "pd-bool": pd.Series([True, None], dtype="boolean"),
         "pd-string": pd.Series(["a", None], dtype="string"),
         "pd-datetime-tz": pd.Series(pd.date_range("2025-01-01", periods=3, tz="Europe/Paris")),
-        "pd-timedelta": pd.Series(pd.to_timedelta([1, 2], unit="h")), "pd-period": pd.Series(pd.period_range("2025-01", periods=2, freq="M")),
+        "pd-timedelta": pd.Series(pd.to_timedelta([1, 2], unit="h")),
+        "pd-period": pd.Series(pd.period_range("2025-01", periods=2, freq="M")),
         "pd-interval": pd.Series(pd.interval_range(0, 3)), "pd-multiindex": pd.DataFrame(
             {"v": [1, 2]}, index=pd.MultiIndex.from_tuples([("a", 1), ("b", 2)], names=["k", "n"])),
         "pd-range-index": pd.RangeIndex(5), "pd-timestamp": pd.Timestamp("2025-01-01 12:00"), "pd-nat": pd.NaT,

@@ -103,7 +103,7 @@ def test_hash_result_shape():
     assert isinstance(result, HashResult)
     assert is_digest(result.digest) and not result.opaque and result.reason is None
     assert value_hash([1, 2]) == result.digest
-    with pytest.raises(Exception):
+    with pytest.raises(AttributeError):  # dataclasses.FrozenInstanceError
         result.digest = "x"  # frozen
 
 

@@ -16,7 +16,6 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pandas as pd
 import pytest

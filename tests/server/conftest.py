@@ -16,7 +16,6 @@ from rest_helpers import make_lock, write_notebook
 from notelock.core import lockfile
 from notelock.core.workflow import notebook_checksum
 
-
 FAKE_REPLAY = Path(__file__).with_name("fake_replay.py")
 
 

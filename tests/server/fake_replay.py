@@ -33,7 +33,8 @@ def main(argv: list[str]) -> int:
     for nid, node in nodes:
         time.sleep(plan.get("sleep", 0))
         verdict = verdicts.get(nid, "reproduced")
-        emit(event="node", id=nid, op=node["op"], verdict=verdict, detail="" if verdict == "reproduced" else "output hash differs")
+        detail = "" if verdict == "reproduced" else "output hash differs"
+        emit(event="node", id=nid, op=node["op"], verdict=verdict, detail=detail)
     code = 1 if any(v == "DIVERGED" for v in verdicts.values()) else 0
     emit(event="done", exit_code=code, summary={"nodes": len(nodes), "diverged": sum(v == "DIVERGED" for v in verdicts.values())})
     return code

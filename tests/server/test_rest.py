@@ -7,9 +7,9 @@ import json
 import os
 
 import pytest
+from rest_helpers import body, make_lock, write_notebook
 from tornado.httpclient import HTTPClientError
 
-from rest_helpers import body, make_lock, write_notebook
 from notelock.core import lockfile
 
 NO_AUTH = {"Authorization": ""}
@@ -211,19 +211,7 @@ async def test_cookie_authenticated_post_needs_the_xsrf_token(jp_fetch, jp_serve
 # ------------------------------------------------------------------ diff
 
 
-async def test_diff_without_the_core_diff_is_a_clear_501(jp_fetch, locked_notebook, monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "notelock.core.diff", None)  # import fails as if absent
-    code, reply = await fetch_error(
-        jp_fetch, "notelock", "diff", params={"a": "sub/nb.lock.json", "b": "sub/nb.lock.json"}
-    )
-    assert code == 501
-    assert_clean_error(reply)
-
-
 async def test_diff_returns_the_semantic_diff(jp_fetch, locked_notebook, jp_root_dir):
-    pytest.importorskip("notelock.core.diff", reason="the semantic diff is not in the core yet")
     from notelock.core.diff import diff_locks
 
     other = make_lock()
@@ -350,12 +338,12 @@ async def test_finished_jobs_are_forgotten_after_the_retention_period(jp_fetch, 
 
 
 async def test_unexpected_errors_do_not_leak_a_traceback(jp_fetch, locked_notebook, monkeypatch):
-    from notelock.core import workflow
+    from notelock.server import handlers
 
     def broken(path):
         raise RuntimeError("secret internals at /srv/x")
 
-    monkeypatch.setattr(workflow, "notebook_checksum", broken)
+    monkeypatch.setattr(handlers, "notebook_checksum", broken)
     code, reply = await fetch_error(jp_fetch, "notelock", "lock", params={"path": "sub/nb.ipynb"})
     assert code == 500
     assert_clean_error(reply)

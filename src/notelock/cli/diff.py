@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..core.diff import diff_locks, render_text
+from ..core.history import resolve_lock_spec
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -20,9 +23,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the diff; exit 0 when the computations are identical, else 1."""
-    from ..core.diff import diff_locks, render_text
-    from ..core.history import resolve_lock_spec
-
     a, a_name = resolve_lock_spec(args.a)
     b, b_name = resolve_lock_spec(args.b)
     diff = diff_locks(a, b)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..core.collect import DEFAULT_GRACE_S, apply_gc, find_locks, find_stores, plan_gc
+from ..core.errors import UsageError
+from ..core.store import format_size
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("gc", help="remove store objects no lock file under a folder references",
@@ -23,10 +27,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Plan, print and (with --yes) apply the collection."""
-    from ..core.collect import DEFAULT_GRACE_S, apply_gc, find_locks, find_stores, plan_gc
-    from ..core.errors import UsageError
-    from ..core.store import format_size
-
     folder = Path(args.folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: not a folder")

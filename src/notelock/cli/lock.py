@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..core.errors import NotelockError, UsageError
 from ..core.lockfile import lock_path_for
+from ..headless.build import build_lock
 
 DESCRIPTION = """\
 Run each notebook in a fresh kernel in its folder and write its lock file
@@ -110,8 +111,6 @@ def run(args: argparse.Namespace) -> int:
 def build_one(notebook: Path, target: Path, *, execute: bool, timeout: int | None,
               kernel_name: str | None) -> Outcome:
     """Build one lock; never raises for a failure of this notebook (it is in the outcome)."""
-    from ..headless.build import build_lock
-
     started = time.perf_counter()
     try:
         result = build_lock(notebook, target=target, execute=execute, timeout=timeout, kernel_name=kernel_name)

@@ -6,6 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
+from ..core import history
+from ..core.errors import LockFileError
+from ..core.lockfile import load_lock, loads_lock
+from ..core.store import store_for
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("log", help="list the kept versions of a lock file (newest first)",
@@ -19,11 +24,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print one line per version: spec, time, identity, commit, change."""
-    from ..core import history
-    from ..core.errors import LockFileError
-    from ..core.lockfile import load_lock, loads_lock
-    from ..core.store import store_for
-
     path, number = history.split_spec(args.lock)
     if number:
         raise LockFileError(f"{args.lock}: give the notebook or lock file without ~N")

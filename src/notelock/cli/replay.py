@@ -7,6 +7,7 @@ import json
 import sys
 
 from ..core.errors import NotelockError
+from ..headless.replay import EventsReporter, Reporter, TextReporter, run_replay
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,8 +35,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the replay and report; returns the exit code."""
-    from ..headless.replay import EventsReporter, Reporter, TextReporter, run_replay
-
     if args.events:
         reporter: Reporter = EventsReporter(sys.stdout)
     elif args.json:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..core import canonical
 from ..core.history import resolve_lock_spec
+from ..core.render import lock_warnings, text_summary
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,8 +18,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core import canonical
-    from ..core.render import lock_warnings, text_summary
 
     lock, name = resolve_lock_spec(args.lock)
     if args.json:

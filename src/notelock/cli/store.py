@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..core.collect import find_locks, find_stores, usage
+from ..core.errors import UsageError
+from ..core.store import Store, format_size
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("store", help="inspect the content stores (.notelock/) under a folder",
@@ -20,10 +24,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_du(args: argparse.Namespace) -> int:
     """Print one row per lock file and one total per store."""
-    from ..core.collect import find_locks, find_stores, usage
-    from ..core.errors import UsageError
-    from ..core.store import Store, format_size
-
     folder = Path(args.folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: not a folder")

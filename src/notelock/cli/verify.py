@@ -6,6 +6,10 @@ import argparse
 import json
 import sys
 
+from ..core.errors import UsageError
+from ..core.history import resolve_lock_source
+from ..core.replay import stability
+from ..headless.replay import Reporter, run_replay
 from .replay import add_run_arguments
 
 
@@ -22,11 +26,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Replay ``--runs`` times, then print the stability table."""
-    from ..core.errors import UsageError
-    from ..core.replay import stability
-    from ..core.history import resolve_lock_source
-    from ..headless.replay import Reporter, run_replay
-
     if args.runs < 1:
         raise UsageError("--runs must be at least 1")
     recorded, _path, name = resolve_lock_source(args.lock)

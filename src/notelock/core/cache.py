@@ -115,6 +115,7 @@ def package_versions(values: list[Any]) -> dict[str, str]:
 
 def _versions_differ(recorded: dict[str, str]) -> str | None:
     for top, version in recorded.items():
+        now: str | None
         if top == "python":
             now = "%d.%d.%d" % sys.version_info[:3]
         else:

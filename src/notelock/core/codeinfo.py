@@ -12,8 +12,9 @@ import ast
 import builtins
 import symtable
 import types
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 _BUILTINS = frozenset(dir(builtins))
 NOTEBOOK_MODULE = "__main__"

@@ -21,9 +21,10 @@ import json
 import os
 import time
 import urllib.parse
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from . import history as _history
 from .errors import StoreError
@@ -37,7 +38,7 @@ DEFAULT_GRACE_S = 3600.0
 
 def find_locks(folder: str | os.PathLike[str]) -> list[Path]:
     """Lock files under *folder* (stores and hidden folders skipped)."""
-    out = []
+    out: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "node_modules")
         out.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(LOCK_SUFFIX))

@@ -183,6 +183,10 @@ def diff_environment(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _env_value(v: Any) -> str:
+    return ", ".join(v) if isinstance(v, list) else ("none" if v is None else str(v))
+
+
 def environment_lines(change: dict[str, Any], limit: int = 12) -> list[str]:
     """``Python 3.9 → 3.11``, ``pandas 2.2.3 → 3.1.1``, ``threads openblas 8 → 2``…"""
     lines = []
@@ -191,8 +195,7 @@ def environment_lines(change: dict[str, Any], limit: int = 12) -> list[str]:
     for key, label in names.items():
         if key in change:
             va, vb = change[key]["a"], change[key]["b"]
-            fmt = (lambda v: ", ".join(v) if isinstance(v, list) else ("none" if v is None else str(v)))
-            lines.append(f"{label} {fmt(va)} → {fmt(vb)}")
+            lines.append(f"{label} {_env_value(va)} → {_env_value(vb)}")
     threads = change.get("threads", {})
     for api, ab in threads.get("changed", {}).items():
         lines.append(f"threads ({api}) {ab['a']} → {ab['b']}")
@@ -450,7 +453,8 @@ def render_text(diff: dict[str, Any], a_name: str = "a", b_name: str = "b") -> s
             causes.append(f"ROOT CAUSE  {e['b']}  {e['label']}: " + "; ".join(e["reasons"]))
     for e in diff.get("nodes", []):
         if e["status"] == "consequence":
-            causes.append(f"consequence {e['b']}  {e['label']}" + (f" (from {', '.join(e['upstream'])})" if e["upstream"] else ""))
+            upstream = f" (from {', '.join(e['upstream'])})" if e["upstream"] else ""
+            causes.append(f"consequence {e['b']}  {e['label']}{upstream}")
     for e in diff.get("nodes", []):
         if e["status"] == "result":
             causes.append(f"result      {e['b']}  {e['label']}: same computation, different result")

@@ -234,7 +234,7 @@ def _cpu() -> dict[str, Any]:
     if not model:
         model = platform.processor() or None
     try:
-        available = len(os.sched_getaffinity(0))  # type: ignore[attr-defined]
+        available: int | None = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         available = os.cpu_count()
     return {"model": model, "count": os.cpu_count(), "available": available}
@@ -488,6 +488,7 @@ def seed_everything(n: int) -> dict[str, Any]:
     seeded = []
     random.seed(n)
     seeded.append("random")
+    np: Any
     try:
         import numpy as np
     except ImportError:

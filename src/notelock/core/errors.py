@@ -17,6 +17,9 @@ class NotelockError(Exception):
     exit_code = 2
     #: the REST API's HTTP status
     http_status = 422
+    #: raised inside an intercepted call (a read), stop the user's cell there
+    #: instead of being reported and swallowed
+    propagate = False
 
     def __str__(self) -> str:  # keep messages to one line, whatever was passed in
         text = super().__str__()
@@ -40,6 +43,12 @@ class StoreError(NotelockError):
     """The content store is missing an object or holds a corrupted one."""
 
     http_status = 500
+
+
+class ReplayStopped(StoreError):
+    """A replay cannot go on (a pinned object is missing): stops the cell at the read."""
+
+    propagate = True
 
 
 class HashingError(NotelockError):

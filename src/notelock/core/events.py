@@ -14,7 +14,8 @@ go on) stops the cell at the read, on purpose.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 #: name → what the callback receives and when it is called
 EVENTS: dict[str, str] = {

@@ -78,7 +78,7 @@ def _facts(raw: bytes) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         return {}
-    run = data.get("run") if isinstance(data.get("run"), dict) else {}
+    run: dict[str, Any] = data["run"] if isinstance(data.get("run"), dict) else {}
     git = ((data.get("workflow") or {}).get("git") or {}) if isinstance(data.get("workflow"), dict) else {}
     return {"identity": data.get("identity"), "commit": git.get("commit") if isinstance(git, dict) else None,
             "started": run.get("started"), "updated": run.get("updated")}

@@ -15,7 +15,8 @@ import sys
 import threading
 import time
 import weakref
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 READERS = (
     "read_csv", "read_parquet", "read_json", "read_excel", "read_feather", "read_pickle",
@@ -48,7 +49,7 @@ class _MethodInterceptor:
 
     __slots__ = ("orig", "name", "registry")
 
-    def __init__(self, orig: Any, name: str, registry: "InterceptorRegistry"):
+    def __init__(self, orig: Any, name: str, registry: InterceptorRegistry):
         self.orig = orig
         self.name = name
         self.registry = registry
@@ -83,7 +84,7 @@ class InterceptorRegistry:
         self._plan: list[tuple[type, str]] = []
         self._plan_key: tuple[int, ...] = ()
         self._plan_classes: list[type] = []
-        self._method_names: "weakref.WeakKeyDictionary[type, tuple[str, ...]]" = weakref.WeakKeyDictionary()
+        self._method_names: weakref.WeakKeyDictionary[type, tuple[str, ...]] = weakref.WeakKeyDictionary()
         self.active = False
 
     # ----------------------------------------------------------- install
@@ -136,7 +137,7 @@ class InterceptorRegistry:
                 except AttributeError:
                     pass
             else:
-                setattr(base, "__init_subclass__", had)
+                base.__init_subclass__ = had
         while self._patched_attrs:
             owner, name, orig = self._patched_attrs.pop()
             setattr(owner, name, orig)

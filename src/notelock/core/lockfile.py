@@ -12,11 +12,13 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from . import canonical
 from .errors import LockFileError
+from .hashing import hash_json
 
 FORMAT_VERSION = 1
 LOCK_SUFFIX = ".lock.json"
@@ -46,7 +48,6 @@ def lock_identity(cells: list[dict[str, Any]]) -> str:
     recorded inside them), so timestamps, paths, workflow and environment
     never change it.
     """
-    from .hashing import hash_json
 
     return hash_json(list(iter_node_sequence(cells)))
 
@@ -131,7 +132,7 @@ def _validate(data: Any) -> None:
         _expect(match is not None, where, "node id must read @<op>_<12 hex>")
         _expect_type(node, dict, where)
         _expect(node.get("op") in OPS, f"{where}.op", f"unknown op {node.get('op')!r}")
-        _expect(match.group(1) == node["op"], where, f"id does not match op {node['op']!r}")
+        _expect(match is not None and match.group(1) == node["op"], where, f"id does not match op {node['op']!r}")
         _check_hash(node.get("identity"), f"{where}.identity")
         _expect(node_id(node["op"], node["identity"]) == nid, f"{where}.identity",
                 "does not match the node id (edited by hand?)")

@@ -11,12 +11,14 @@ import inspect
 import io
 import os
 import sys
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import hashing
 from .canonical import to_plain
+from .secrets import redact_url
 
 #: the parameter that names what a reader reads, by reader
 SOURCE_PARAMS = {"read_sql": "sql", "read_sql_query": "sql", "read_sql_table": "table_name"}
@@ -53,7 +55,7 @@ def bind_arguments(func: Callable, args: tuple, kwargs: dict) -> dict[str, Any]:
     self_param = None
     if target is not None:  # a bound method: bind `self` too, then drop it
         sig = _signature(target)
-        args = (func.__self__, *args)  # type: ignore[union-attr]
+        args = (func.__self__, *args)  # type: ignore[attr-defined]
     else:
         sig = _signature(func)
     if sig is None:
@@ -129,8 +131,6 @@ def describe_source(source: Any, base_dir: Path | None,
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
         if "://" in text and not text.startswith("file://"):
-            from .secrets import redact_url
-
             return {"url": redact_url(text)}
         local = Path(text[len("file://"):] if text.startswith("file://") else text).expanduser()
         try:
@@ -196,8 +196,6 @@ def display_path(path: Path, base_dir: Path | None) -> str:
 
 def describe_connection(con: Any) -> str:
     """A connection as text with any password removed."""
-    from .secrets import redact_url
-
     if isinstance(con, str):
         return redact_url(con)
     url = getattr(con, "url", None) or getattr(getattr(con, "engine", None), "url", None)

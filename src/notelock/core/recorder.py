@@ -17,12 +17,15 @@ import sys
 import threading
 import time
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from .._version import __version__
 from . import codeinfo, hashing, lockfile, nodes, secrets
 from .canonical import IncrementalDumper, to_plain
+from .environment import rng_state_hash
 from .events import EventManager
 from .interceptors import READERS, InterceptorRegistry
 
@@ -536,8 +539,6 @@ def importable_reference(value: Any) -> str | None:
 
 
 def _rng_state_hash() -> str | None:
-    from .environment import rng_state_hash
-
     try:
         return rng_state_hash()
     except Exception:  # noqa: BLE001
@@ -545,6 +546,4 @@ def _rng_state_hash() -> str | None:
 
 
 def _version() -> str:
-    from .._version import __version__
-
     return __version__

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from .hidden import hidden_state
 from .lockfile import ordered_node_ids
 
 
@@ -180,8 +181,6 @@ def status_html(lock: dict[str, Any], lock_path: Any) -> str:
 
 def lock_warnings(lock: dict[str, Any]) -> list[str]:
     """Problems worth showing next to a lock (hidden state, opaque nodes)."""
-    from .hidden import hidden_state
-
     out = []
     for item in hidden_state(lock):
         out.append(f"cell {item['cell']} (In [{item.get('execution_count') or '?'}]) reads "

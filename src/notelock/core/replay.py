@@ -17,7 +17,8 @@ lock that run produces with the recorded one. This module
 from __future__ import annotations
 
 import importlib.util
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import numeric
 from . import schema as schemas

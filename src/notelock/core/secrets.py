@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
+from . import canonical
+
 __all__ = [
     "MASK",
     "SECRET_NAME_PARTS",
@@ -286,7 +288,6 @@ def scrub_lock_text(text: str, data: dict[str, Any]) -> str:
     """
     import json
 
-    from . import canonical
 
     found = secret_values()
     if not any(s in text or json.dumps(s, ensure_ascii=False)[1:-1] in text for s in found):

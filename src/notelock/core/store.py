@@ -28,9 +28,10 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 import xxhash
 
@@ -46,7 +47,7 @@ _COPY_PIECE = 1 << 20
 _FICLONE = 0x40049409
 
 
-def store_for(lock_path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> "Store":
+def store_for(lock_path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> Store:
     """The store that belongs to a lock file.
 
     ``NOTELOCK_STORE`` names it when set (a relative path is taken from the

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import glob
 import os
-import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -35,7 +34,9 @@ from typing import Any
 
 from ..core import protocol
 from ..core.errors import LockFileError, NotelockError
+from ..core.history import keep_version
 from ..core.lockfile import atomic_write_bytes, file_lock, loads_lock, lock_path_for
+from ..core.workflow import WorkflowTracker
 
 #: what the build runs, silently, after the last cell: the kernel writes its
 #: lock then, so the lock is complete before the kernel is asked to shut down
@@ -164,7 +165,6 @@ def _put_in_place(target: Path, data: bytes, lock: dict[str, Any]) -> None:
             return
         if old is not None:
             try:
-                from ..core.history import keep_version
 
                 keep_version(target, old, session_started=(lock.get("run") or {}).get("started"))
             except Exception:  # noqa: BLE001 - keeping history must never block the write
@@ -174,8 +174,6 @@ def _put_in_place(target: Path, data: bytes, lock: dict[str, Any]) -> None:
 
 def existing_lock(notebook: Path) -> tuple[bytes, dict[str, Any]]:
     """The lock beside *notebook*, checked against the notebook's current checksum."""
-    from ..core.workflow import WorkflowTracker
-
     lock_path = lock_path_for(notebook)
     if not notebook.exists():
         raise NotelockError(f"{notebook}: no such notebook")

@@ -60,7 +60,7 @@ class LockfileExporter(Exporter):
     def _file_extension_default(self) -> str:
         return LOCK_SUFFIX
 
-    def from_notebook_node(self, nb: Any, resources: dict[str, Any] | None = None,
+    def from_notebook_node(self, nb: Any, resources: dict[str, Any] | None = None,  # type: ignore[override]
                            **kw: Any) -> tuple[str, dict[str, Any]]:
         """Build the lock of the notebook that *resources* locate; return its JSON text."""
         import copy

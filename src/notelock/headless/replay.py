@@ -22,9 +22,10 @@ import signal
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from ..core import protocol
 from ..core import replay as plan
@@ -386,7 +387,7 @@ class _terminate_cleanly:
     """Turn SIGTERM into an exception, so the kernel is shut down on the way out
     (the server cancels a replay with SIGTERM)."""
 
-    def __enter__(self) -> "_terminate_cleanly":
+    def __enter__(self) -> _terminate_cleanly:
         self.previous = None
         if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTERM"):
             self.previous = signal.signal(signal.SIGTERM, self._raise)

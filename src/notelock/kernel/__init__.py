@@ -13,18 +13,9 @@ import atexit
 import sys
 from typing import Any
 
+from .attached import recording_of
 from .magics import LockMagics
 from .recording import Recording, strip_lock_line
-
-_MAGICS_NAME = LockMagics.__name__
-
-
-def recording_of(shell: Any) -> Recording | None:
-    """The recording attached to *shell*, if notelock is loaded there."""
-    registry = getattr(getattr(shell, "magics_manager", None), "registry", {}) or {}
-    magics = registry.get(_MAGICS_NAME)
-    recording = getattr(magics, "recording", None)
-    return recording if isinstance(recording, Recording) and not recording.closed else None
 
 
 def load_ipython_extension(shell: Any) -> None:
@@ -49,7 +40,7 @@ def _cell_is_running(shell: Any) -> bool:
     start, from ``InteractiveShellApp.extensions``): look for the shell's
     ``run_cell`` machinery on the call stack. (Counting history entries does
     not work: IPython versions differ in when they store the running input.)"""
-    frame = sys._getframe(1)
+    frame: Any = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_name in ("run_cell_async", "_run_cell", "run_cell") \
                 and frame.f_locals.get("self") is shell:

@@ -19,7 +19,8 @@ No IPython imports: the magics call in with the recording object.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..core import numeric, protocol
 from ..core import schema as schemas

@@ -7,7 +7,6 @@ shell shows as one line.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,8 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import HTML, display
 
 from ..core import protocol
-from ..core.errors import NotelockError
 from ..core.environment import seed_everything
+from ..core.errors import NotelockError
 from ..core.render import LockView, environment_html, status_html
 from .recording import Recording
 
@@ -44,7 +43,7 @@ class LockMagics(Magics):
     @magic_arguments(name="%lock")
     @_lock_options
     @argument("names", nargs="*", help="with --nondeterministic: only these variables are not verified")
-    @cell_magic("lock")
+    @cell_magic("lock")  # type: ignore[arg-type]  # IPython types its decorators loosely
     def lock_cell(self, line: str, cell: str) -> Any:
         """Run the cell and record its data reads and model fits in the lock file.
 
@@ -73,6 +72,7 @@ class LockMagics(Magics):
             protocol.parse_lock_options(line)
         except NotelockError as err:
             raise UsageError(str(err)) from None
+        assert self.shell is not None
         result = self.shell.run_cell(cell, store_history=False)
         return result.result
 
@@ -82,7 +82,7 @@ class LockMagics(Magics):
                    " | snapshot on|off|limit SIZE | store [PATH] | strict on|off"
                    " | contract deterministic|nondeterministic")
     @argument("args", nargs="*", help="arguments of the command")
-    @line_magic("lock")
+    @line_magic("lock")  # type: ignore[arg-type]
     def lock_line(self, line: str) -> None:
         """Show or export the notebook's lock.
 

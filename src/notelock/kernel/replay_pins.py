@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..core import hashing, nodes
 from ..core import schema as schemas
-from ..core.errors import DriftError, LockFileError, NotelockError
+from ..core.errors import DriftError, LockFileError, NotelockError, ReplayStopped
 from ..core.snapshots import read_parquet_snapshot
 from ..core.store import Store, store_for
 
@@ -113,8 +114,7 @@ class ReplayPins:
             return self.snapshot_path(entry)
         except NotelockError as err:
             self.emit({"event": "store_error", "node": entry.get("node"), "message": str(err)})
-            err.propagate = True  # type: ignore[attr-defined] - stop the cell: the replay cannot go on
-            raise
+            raise ReplayStopped(str(err)) from None
 
     def observe(self, token: dict[str, Any], result: Any, facts: dict[str, Any]) -> None:
         """Read observer: report drift (with the schema change) at the read."""

@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from IPython import get_ipython
+
 from ..core import cache as _cache
 from ..core import hashing, protocol
 from ..core import history as _history
@@ -30,6 +32,7 @@ from ..core.collect import pinned_objects
 from ..core.errors import NotelockError
 from ..core.snapshots import SnapshotObserver
 from ..core.store import Store, format_size, parse_size, store_for
+from .attached import recording_of
 
 #: what a swapped cell body calls: ``restore_cached()`` of this module, which
 #: finds the running shell's recording (nothing is looked up by object id)
@@ -99,7 +102,7 @@ class _Capture:
 class _SwapBody(ast.NodeTransformer):
     """Replaces the next cell's body with the restore call, once."""
 
-    def __init__(self, hooks: "StoreHooks"):
+    def __init__(self, hooks: StoreHooks):
         self.hooks = hooks
 
     def visit_Module(self, node: ast.Module) -> ast.Module:  # noqa: N802
@@ -112,10 +115,6 @@ class _SwapBody(ast.NodeTransformer):
 
 def restore_cached() -> Any:
     """Called by a swapped cell body: bind the stored variables and show the outputs."""
-    from IPython import get_ipython
-
-    from . import recording_of
-
     recording = recording_of(get_ipython())
     hooks = recording.store_hooks if recording is not None else None
     return hooks.apply_restore() if hooks is not None else None

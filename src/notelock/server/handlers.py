@@ -22,7 +22,10 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
+from notelock.core.diff import diff_locks
 from notelock.core.errors import NotelockError, http_status
+from notelock.core.lockfile import load_lock, lock_path_for
+from notelock.core.workflow import notebook_checksum
 
 from . import paths
 from .config import NotelockExtension
@@ -75,8 +78,6 @@ class NotelockHandler(APIHandler):
             return api_path
         if not api_path.endswith(".ipynb"):
             raise web.HTTPError(400, f"not a notebook or a lock file: {api_path}")
-        from notelock.core.lockfile import lock_path_for
-
         return PurePosixPath(lock_path_for(PurePosixPath(api_path))).as_posix()
 
     def existing_lock(self, api_path: str | None) -> tuple[str, Path]:
@@ -89,8 +90,6 @@ class NotelockHandler(APIHandler):
 
     async def load(self, lock_file: Path) -> dict[str, Any]:
         """Load and validate a lock file off the event loop."""
-        from notelock.core.lockfile import load_lock
-
         return await asyncio.get_running_loop().run_in_executor(None, load_lock, lock_file)
 
     # -- errors --------------------------------------------------------------
@@ -149,8 +148,6 @@ class LockHandler(NotelockHandler):
             raise web.HTTPError(404, f"no such notebook: {nb_api}")
         lock_file = self.resolve(lock_api)
 
-        from notelock.core.workflow import notebook_checksum
-
         loop = asyncio.get_running_loop()
         checksum = await loop.run_in_executor(None, notebook_checksum, notebook)
         reply: dict[str, Any] = {
@@ -200,11 +197,6 @@ class DiffHandler(NotelockHandler):
     async def get(self) -> None:
         a_api, a_file = self.existing_lock(_lock_param(self, "a"))
         b_api, b_file = self.existing_lock(_lock_param(self, "b"))
-        try:
-            from notelock.core.diff import diff_locks
-        except ImportError as err:
-            self.log.warning("notelock: diff unavailable: %s", err)
-            raise web.HTTPError(501, "the semantic diff is not available in this version of notelock") from None
         a = await self.load(a_file)
         b = await self.load(b_file)
         diff = await asyncio.get_running_loop().run_in_executor(None, diff_locks, a, b)

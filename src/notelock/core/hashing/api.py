@@ -1,9 +1,16 @@
-"""``hash_value``: the general dispatcher, and its convenience form ``value_hash``."""
+"""``hash_value``: the general entry point, and its convenience form ``value_hash``.
+
+Importing this module loads every handler module, each of which registers
+itself in the encoder's registry (``notelock.core.hashing.encoder.handlers``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from notelock.core.hashing import arrays, arrow, callables, estimators, frames, objects  # noqa: F401  (register handlers)
+from notelock.core.hashing.base import PREFIX
 
 
 @dataclass(frozen=True)
@@ -28,28 +35,19 @@ def hash_value(obj: Any) -> HashResult:
     bytes, or to their type path when they cannot be pickled, and the result
     is marked opaque.
     """
-    from notelock.core.hashing import estimators
-    from notelock.core.hashing.base import hash_bytes
-    from notelock.core.hashing.encoder import Encoder, TooLarge
-    from notelock.core.hashing.objects import pickle_fallback
-
-    enc = Encoder()
-    try:
-        if estimators.is_estimator(obj):
+    if estimators.is_estimator(obj):
+        try:
             # An estimator's hash is its own: hash_value(est) == fitted_state_hash(est).
-            digest = "xxh3_128:" + estimators.estimator_digest(obj, enc).hex()
-        else:
-            enc.encode(obj)
-            digest = enc.hexdigest()
-    except TooLarge:
-        # an object graph too big to walk: its type stands in (pickling it
-        # could be as slow), and the value is flagged as not verifiable
-        name = f"{type(obj).__module__}.{type(obj).__qualname__}"
-        return HashResult(hash_bytes(b"too-large\0" + name.encode()), True,
-                          f"too large to hash structurally: {name}")
-    except Exception:  # noqa: BLE001 - never raise: the whole value goes to the fallback
-        digest, reason = pickle_fallback(obj)
-        return HashResult(digest, True, reason)
+            return _estimator_result(obj)
+        except Exception:  # noqa: BLE001 - the generic path decides (pickle, type)
+            pass
+    digest, opaque, reason = objects.generic_digest(obj)
+    return HashResult(digest, opaque, reason)
+
+
+def _estimator_result(est: Any) -> HashResult:
+    enc = estimators.Encoder()
+    digest = PREFIX + estimators.estimator_digest(est, enc).hex()
     if enc.reasons:
         return HashResult(digest, True, "; ".join(enc.reasons[:3]))
     return HashResult(digest)

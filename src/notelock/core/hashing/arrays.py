@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import struct
 import sys
-from typing import Any, Callable
+from typing import Any
 
 from notelock.core.hashing.base import tag, text
+from notelock.core.hashing.encoder import handlers
 
 _T_NDARRAY = tag("ndarray")
 _T_NDSUB = tag("ndarray-subclass")
@@ -25,26 +26,18 @@ _T_BITGEN = tag("BitGenerator")
 _SLAB_BYTES = 64 << 20
 
 
-def handler(t: type) -> Callable[[Any, Any], None] | None:
-    """The function writing values of numpy type *t*, or None if *t* is not a numpy type."""
+@handlers.register_lazy("numpy")
+def _register_numpy() -> None:
     np = sys.modules["numpy"]
-    if issubclass(t, np.ndarray):
-        return encode_ndarray
-    if issubclass(t, np.generic):
-        return _encode_scalar
-    if issubclass(t, np.dtype):
-        return _encode_dtype
-    if issubclass(t, np.ufunc):
-        return _encode_ufunc
+    handlers.register(np.ndarray, subclasses=True)(encode_ndarray)
+    handlers.register(np.generic, subclasses=True)(_encode_scalar)
+    handlers.register(np.dtype, subclasses=True)(_encode_dtype)
+    handlers.register(np.ufunc, subclasses=True)(_encode_ufunc)
     random = getattr(np, "random", None)
     if random is not None:
-        if issubclass(t, random.RandomState):
-            return _encode_randomstate
-        if issubclass(t, random.Generator):
-            return _encode_generator
-        if issubclass(t, random.BitGenerator):
-            return _encode_bitgenerator
-    return None
+        handlers.register(random.RandomState, subclasses=True)(_encode_randomstate)
+        handlers.register(random.Generator, subclasses=True)(_encode_generator)
+        handlers.register(random.BitGenerator, subclasses=True)(_encode_bitgenerator)
 
 
 def _encode_scalar(enc: Any, obj: Any) -> None:

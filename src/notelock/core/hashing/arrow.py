@@ -23,9 +23,10 @@ Only called when pyarrow is already in ``sys.modules``.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from typing import Any
 
-from notelock.core.hashing.base import _new, tag, text, u64
+from notelock.core.hashing.base import new_hasher, tag, text, u64
+from notelock.core.hashing.encoder import handlers
 
 _T_ARROW = tag("arrow")
 _T_TABLE = tag("arrow-table")
@@ -41,20 +42,14 @@ _T_IPC = tag("ipc")
 _BATCH = 1 << 16
 
 
-def handler(t: type) -> Callable[[Any, Any], None] | None:
-    """The function writing values of pyarrow type *t*, or None if *t* is not one."""
+@handlers.register_lazy("pyarrow")
+def _register_pyarrow() -> None:
     pa = sys.modules["pyarrow"]
-    if issubclass(t, pa.ChunkedArray):
-        return _encode_chunked
-    if issubclass(t, pa.Array):
-        return _encode_array
-    if issubclass(t, (pa.Table, pa.RecordBatch)):
-        return _encode_table
-    if issubclass(t, pa.Scalar):
-        return _encode_scalar
-    if issubclass(t, pa.DataType):
-        return _encode_type
-    return None
+    handlers.register(pa.ChunkedArray, subclasses=True)(_encode_chunked)
+    handlers.register(pa.Array, subclasses=True)(_encode_array)
+    handlers.register(pa.Table, pa.RecordBatch, subclasses=True)(_encode_table)
+    handlers.register(pa.Scalar, subclasses=True)(_encode_scalar)
+    handlers.register(pa.DataType, subclasses=True)(_encode_type)
 
 
 def _encode_chunked(enc: Any, obj: Any) -> None:
@@ -143,7 +138,7 @@ def _null_positions(np: Any, chunk: Any, start: int) -> tuple[Any, Any]:
 
 def _encode_varbinary(enc: Any, pa: Any, chunks: list[Any]) -> None:
     np = sys.modules["numpy"]
-    lengths_h, data_h, nulls_h = _new(), _new(), _new()
+    lengths_h, data_h, nulls_h = new_hasher(), new_hasher(), new_hasher()
     scratch = np.empty(_BATCH, dtype=np.int64)
     start = 0
     for chunk in chunks:
@@ -182,7 +177,7 @@ def _offsets(np: Any, chunk: Any, large: bool) -> Any:
 
 def _encode_boolean(enc: Any, pa: Any, chunks: list[Any]) -> None:
     np = sys.modules["numpy"]
-    data_h, nulls_h = _new(), _new()
+    data_h, nulls_h = new_hasher(), new_hasher()
     start = 0
     for chunk in chunks:
         if chunk.null_count:
@@ -197,7 +192,7 @@ def _encode_boolean(enc: Any, pa: Any, chunks: list[Any]) -> None:
 
 def _encode_fixed(enc: Any, pa: Any, chunks: list[Any], width: int) -> None:
     np = sys.modules["numpy"]
-    data_h, nulls_h = _new(), _new()
+    data_h, nulls_h = new_hasher(), new_hasher()
     start = 0
     for chunk in chunks:
         n = len(chunk)

@@ -12,6 +12,8 @@ from typing import Any
 
 import xxhash
 
+from notelock.core.canonical import dumps_compact
+
 PREFIX = "xxh3_128:"
 
 #: The version of every rule that turns a value, code or a node into a digest.
@@ -19,7 +21,7 @@ PREFIX = "xxh3_128:"
 #: digest bumps it (tests/core/golden/identities.json holds the digests).
 RULES_VERSION = 1
 
-_new = xxhash.xxh3_128
+new_hasher = xxhash.xxh3_128
 _pack_u64 = struct.Struct("<Q").pack
 _pack_i64 = struct.Struct("<q").pack
 _pack_f64 = struct.Struct("<d").pack
@@ -60,7 +62,7 @@ def hash_file(path: str | os.PathLike[str], chunk_size: int = 8 << 20) -> str:
     if chunk_size <= 0:
         raise ValueError("chunk_size must be positive")
     size = min(chunk_size, _READ_PIECE)
-    h = _new()
+    h = new_hasher()
     buf = bytearray(size)
     view = memoryview(buf)
     with open(path, "rb", buffering=0) as fh:
@@ -92,7 +94,6 @@ def hash_json(data: Any) -> str:
     Used for identities: equal data (whatever the dict order) gives the same
     digest, ``hash_json(x) == hash_bytes(dumps_compact(x).encode())``.
     """
-    from notelock.core.canonical import dumps_compact
 
     return hash_bytes(dumps_compact(data).encode("utf-8"))
 

@@ -12,9 +12,10 @@ import types
 from typing import Any
 
 from notelock.core.hashing.base import blob, tag, text, u64
-from notelock.core.hashing.encoder import _EXACT, _HANDLERS, Encoder
+from notelock.core.hashing.encoder import Encoder, handlers
 from notelock.core.hashing.names import cacheable, global_name
 from notelock.core.hashing.objects import encode_pickle
+from notelock.core.hashing.source import function_code_hash
 
 _T_MODULE = tag("module")
 _T_GLOBAL = tag("global")
@@ -66,8 +67,6 @@ def _enc_function(enc: Encoder, fn: types.FunctionType) -> None:
 
 def _enc_code_function(enc: Encoder, fn: Any) -> None:
     """A function defined in a notebook, a lambda or a closure: its code and bound values."""
-    from notelock.core.hashing.source import function_code_hash
-
     if not enc.enter(fn):
         return
     try:
@@ -123,8 +122,6 @@ def _enc_type(enc: Encoder, cls: type) -> None:
             _GLOBAL_BYTES[cls] = encoded
         enc.h.update(encoded)
         return
-    from notelock.core.hashing.source import function_code_hash
-
     digest = function_code_hash(cls)
     if digest is None:
         encode_pickle(enc, cls)
@@ -132,13 +129,9 @@ def _enc_type(enc: Encoder, cls: type) -> None:
     enc.h.update(_T_CODECLS + text(cls.__qualname__) + text(digest))
 
 
-_OWN: dict[type, Any] = {
-    types.ModuleType: _enc_module,
-    types.CodeType: _enc_code,
-    types.FunctionType: _enc_function,
-    types.BuiltinFunctionType: _enc_builtin_function,
-    types.MethodType: _enc_method,
-    type: _enc_type,
-}
-_EXACT.update(_OWN)
-_HANDLERS.update(_OWN)
+handlers.register(types.ModuleType)(_enc_module)
+handlers.register(types.CodeType)(_enc_code)
+handlers.register(types.FunctionType)(_enc_function)
+handlers.register(types.BuiltinFunctionType)(_enc_builtin_function)
+handlers.register(types.MethodType)(_enc_method)
+handlers.register(type)(_enc_type)

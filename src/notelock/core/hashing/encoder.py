@@ -22,15 +22,25 @@ Choices worth knowing:
 * anything without a canonical encoding falls back to its pickle bytes and
   the result is flagged *opaque*; if pickling fails too, only the type path
   is hashed (also opaque). Encoding never raises.
+
+Handlers live in one registry, :data:`handlers` (a :class:`Dispatch`), which
+imports nobody: each handler module registers itself when it is imported
+(``notelock.core.hashing.api`` imports them all), and the handlers for a
+library's types are registered by a loader that runs only once that library
+is in ``sys.modules`` (``@handlers.register_lazy("pandas")``).
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from notelock.core.hashing.base import PREFIX, _new, blob, f64, i64, name_text, tag, text, u64
-from notelock.core.hashing.names import CACHEABLE_PACKAGES
+from notelock.core.hashing.base import PREFIX, blob, f64, i64, name_text, new_hasher, tag, text, u64
+from notelock.core.hashing.names import cacheable
+
+Handler = Callable[["Encoder", Any], None]
+
 _T_NONE = tag("None")
 _T_TRUE = tag("bool") + b"\x01"
 _T_FALSE = tag("bool") + b"\x00"
@@ -53,7 +63,6 @@ _T_RANGE = tag("range")
 _T_SLICE = tag("slice")
 _T_ELLIPSIS = tag("Ellipsis")
 _T_NOTIMPL = tag("NotImplemented")
-_T_ESTIMATOR = tag("estimator")
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
 
@@ -99,8 +108,8 @@ class Encoder:
     __slots__ = ("h", "reasons", "_stack", "shared")
 
     def __init__(self, reasons: list[str] | None = None, stack: dict[int, int] | None = None,
-                 shared: "Shared | None" = None) -> None:
-        self.h = _new()
+                 shared: Shared | None = None) -> None:
+        self.h = new_hasher()
         self.reasons: list[str] = [] if reasons is None else reasons
         # id(container) -> nesting depth, for the containers being written right now
         self._stack: dict[int, int] = {} if stack is None else stack
@@ -122,7 +131,7 @@ class Encoder:
     def sub(self, obj: Any) -> bytes:
         """The 16-byte digest of *obj* encoded on its own (for order-free containers)."""
         saved = self.h
-        self.h = _new()
+        self.h = new_hasher()
         try:
             self.encode(obj)
             return self.h.digest()
@@ -152,7 +161,7 @@ class Encoder:
     def encode(self, obj: Any) -> None:
         """Write *obj*; never raises (unknown values go to the pickle fallback)."""
         t = type(obj)
-        fn = _HANDLERS.get(t) or _library_handler(t, obj)
+        fn = handlers.lookup(t, obj)
         if fn is not None:
             try:
                 fn(self, obj)
@@ -160,9 +169,9 @@ class Encoder:
             except (RecursionError, TooLarge):
                 raise
             except Exception:  # noqa: BLE001 - a library object we could not read: fall back
-                if t in _EXACT:  # builtin encoders only fail on a broken object: let the top decide
+                if t in handlers.exact:  # builtin encoders only fail on a broken object: let the top decide
                     raise
-        _encode_other(self, obj)
+        handlers.fallback(self, obj)
 
 
 # -- builtins -------------------------------------------------------------------
@@ -321,78 +330,125 @@ def _enc_notimpl(enc: Encoder, obj: Any) -> None:
     enc.h.update(_T_NOTIMPL)
 
 
-_EXACT: dict[type, Callable[[Encoder, Any], None]] = {
-    type(None): _enc_none,
-    bool: _enc_bool,
-    int: _enc_int,
-    float: _enc_float,
-    complex: _enc_complex,
-    str: _enc_str,
-    bytes: _enc_bytes,
-    bytearray: _enc_bytearray,
-    memoryview: _enc_memoryview,
-    list: _enc_list,
-    tuple: _enc_tuple,
-    dict: _enc_dict,
-    set: _enc_set,
-    frozenset: _enc_frozenset,
-    range: _enc_range,
-    slice: _enc_slice,
-    type(Ellipsis): _enc_ellipsis,
-    type(NotImplemented): _enc_notimpl,
-}
+class Dispatch:
+    """Which function writes values of which type.
 
+    * ``exact``: handlers for exactly one type (builtins, functions, modules):
+      a subclass of ``dict`` is *not* written as a ``dict`` (its class counts);
+    * ``classes``: handlers for a class and all its subclasses (library types:
+      a ``DataFrame`` subclass is still a frame), found along the MRO;
+    * ``predicates``: duck-typed kinds (scikit-learn-style estimators), asked
+      after the classes;
+    * ``lazy``: loaders that register a library's handlers, run once the
+      library has been imported by someone else (nothing here imports it);
+    * ``fallback``: what writes everything else (standard-library values,
+      ``__reduce__``, pickle), set by :mod:`notelock.core.hashing.objects`.
 
-# Handlers found for exact types of numpy, pandas, pyarrow and scikit-learn.
-# Only types from those packages are kept: they are never redefined, unlike
-# classes in a notebook, so the table stays small and never goes stale.
-_HANDLERS: dict[type, Callable[[Encoder, Any], None]] = dict(_EXACT)
+    Resolved handlers are cached per type for builtins and library types,
+    which are never redefined at run time (unlike classes in a notebook).
+    """
 
+    def __init__(self) -> None:
+        self.exact: dict[type, Handler] = {}
+        self.classes: dict[type, Handler] = {}
+        self.predicates: list[tuple[Callable[[Any], bool], Handler]] = []
+        self.lazy: dict[str, list[Callable[[], None]]] = {}
+        self.fallback: Handler = _no_fallback
+        #: handler for library types that have none of their own (``__reduce__`` or fallback)
+        self.library_default: Callable[[type], Handler] | None = None
+        self._cache: dict[type, Handler] = {}
 
-def _enc_estimator(enc: Encoder, obj: Any) -> None:
-    from notelock.core.hashing.estimators import estimator_digest
+    def register(self, *types: type, subclasses: bool = False) -> Callable[[Handler], Handler]:
+        """Decorator: *fn* writes values of *types* (and their subclasses if asked)."""
+        def decorate(fn: Handler) -> Handler:
+            for t in types:
+                (self.classes if subclasses else self.exact)[t] = fn
+                self._cache.clear()
+            return fn
+        return decorate
 
-    enc.h.update(_T_ESTIMATOR + estimator_digest(obj, enc))
+    def register_lazy(self, package: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
+        """Decorator: run *loader* (which registers handlers) once *package* is imported."""
+        def decorate(loader: Callable[[], None]) -> Callable[[], None]:
+            self.lazy.setdefault(package, []).append(loader)
+            return loader
+        return decorate
 
+    def register_predicate(self, predicate: Callable[[Any], bool]) -> Callable[[Handler], Handler]:
+        """Decorator: *fn* writes values for which ``predicate(value)`` is true."""
+        def decorate(fn: Handler) -> Handler:
+            self.predicates.append((predicate, fn))
+            self._cache.clear()
+            return fn
+        return decorate
 
-def _library_handler(t: type, obj: Any) -> Callable[[Encoder, Any], None] | None:
-    """The handler for objects of the data stack (and estimators); None for anything else."""
-    modules = sys.modules
-    fn = None
-    if "numpy" in modules:
-        from notelock.core.hashing import arrays
+    def _load_ready(self) -> None:
+        modules = sys.modules
+        for package in [p for p in self.lazy if p in modules]:
+            for loader in self.lazy.pop(package):
+                loader()
+            self._cache.clear()
 
-        fn = arrays.handler(t)
-    if fn is None and "pandas" in modules:
-        from notelock.core.hashing import frames
-
-        fn = frames.handler(t)
-    if fn is None and "pyarrow" in modules:
-        from notelock.core.hashing import arrow
-
-        fn = arrow.handler(t)
-    if fn is None:
-        from notelock.core.hashing.estimators import is_estimator
-
-        if is_estimator(obj):
-            fn = _enc_estimator
-    if str(getattr(t, "__module__", "")).split(".")[0] in CACHEABLE_PACKAGES:
-        # A library type with no dedicated handler (e.g. sklearn's Cython Tree)
-        # goes straight to the generic path next time.
+    def lookup(self, t: type, obj: Any) -> Handler | None:
+        """The handler for *obj* of type *t*, or None for the fallback."""
+        fn = self._cache.get(t)
+        if fn is not None:
+            return fn
+        fn = self.exact.get(t)
+        if fn is not None:
+            self._cache[t] = fn
+            return fn
+        if self.lazy:
+            self._load_ready()
+        classes = self.classes
+        for klass in t.__mro__:
+            fn = classes.get(klass)
+            if fn is not None:
+                break
         if fn is None:
-            from notelock.core.hashing import objects
+            for predicate, handler in self.predicates:
+                if predicate(obj):
+                    fn = handler
+                    break
+        if cacheable(t) and t.__module__ != "builtins":
+            # a library type with no dedicated handler (e.g. sklearn's Cython
+            # Tree) goes straight to the generic path next time
+            if fn is None and self.library_default is not None:
+                fn = self.library_default(t)
+            if fn is not None:
+                self._cache[t] = fn
+        return fn
 
-            fn = objects.encode_by_reduce if objects.has_own_reduce(t) else _encode_other
-        _HANDLERS[t] = fn
-    return fn
+
+def _no_fallback(enc: Encoder, obj: Any) -> None:
+    raise TypeError(f"no fallback encoder registered (import notelock.core.hashing): {type(obj)!r}")
 
 
-def _encode_other(enc: Encoder, obj: Any) -> None:
-    """Everything without a handler: standard-library values, subclasses, fallbacks."""
-    from notelock.core.hashing.objects import encode_other
+#: the registry every encoder dispatches through
+handlers = Dispatch()
+handlers.register(type(None))(_enc_none)
+handlers.register(bool)(_enc_bool)
+handlers.register(int)(_enc_int)
+handlers.register(float)(_enc_float)
+handlers.register(complex)(_enc_complex)
+handlers.register(str)(_enc_str)
+handlers.register(bytes)(_enc_bytes)
+handlers.register(bytearray)(_enc_bytearray)
+handlers.register(memoryview)(_enc_memoryview)
+handlers.register(list)(_enc_list)
+handlers.register(tuple)(_enc_tuple)
+handlers.register(dict)(_enc_dict)
+handlers.register(set)(_enc_set)
+handlers.register(frozenset)(_enc_frozenset)
+handlers.register(range)(_enc_range)
+handlers.register(slice)(_enc_slice)
+handlers.register(type(Ellipsis))(_enc_ellipsis)
+handlers.register(type(NotImplemented))(_enc_notimpl)
 
-    encode_other(enc, obj)
-
-
-# Functions, classes, modules and code objects register their handlers here.
-from notelock.core.hashing import callables as _callables  # noqa: E402,F401  (registers handlers)
+# the building blocks other handler modules use
+T_NONE, T_LIST, T_TUPLE, T_DICT, T_SET, T_FROZENSET = _T_NONE, _T_LIST, _T_TUPLE, _T_DICT, _T_SET, _T_FROZENSET
+encode_int = _enc_int
+encode_sequence = _enc_sequence
+encode_mapping = _enc_dict_items
+encode_set = _enc_set_items
+range_triple = _range_triple

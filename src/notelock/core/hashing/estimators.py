@@ -19,8 +19,9 @@ import weakref
 from typing import Any
 
 from notelock.core.hashing.base import PREFIX, name_text, tag, text, u64
-from notelock.core.hashing.encoder import Encoder
+from notelock.core.hashing.encoder import Encoder, handlers
 from notelock.core.hashing.names import public_name, type_text
+from notelock.core.hashing.objects import generic_digest
 
 _T_EST = tag("sklearn-estimator")
 
@@ -143,9 +144,7 @@ def _canon(v: Any) -> Any:
         return [_canon(x) for x in v]
     if type(v) is dict and all(type(k) is str for k in v):
         return {k: _canon(v[k]) for k in sorted(v)}
-    from notelock.core.hashing.api import value_hash
-
-    return {"hash": value_hash(v), "type": estimator_path(type(v))}
+    return {"hash": generic_digest(v)[0], "type": estimator_path(type(v))}
 
 
 def estimator_digest(est: Any, parent: Any = None) -> bytes:
@@ -221,3 +220,11 @@ def fitted_state_hash(est: Any) -> str:
     the hash of its class path and parameters.
     """
     return PREFIX + estimator_digest(est).hex()
+
+
+_T_ESTIMATOR = tag("estimator")
+
+
+@handlers.register_predicate(is_estimator)
+def _encode_estimator(enc: Encoder, obj: Any) -> None:
+    enc.h.update(_T_ESTIMATOR + estimator_digest(obj, enc))

@@ -19,11 +19,12 @@ Only called when pandas is already in ``sys.modules``.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from typing import Any
 
 from notelock.core.hashing.arrays import encode_ndarray, write_raw
+from notelock.core.hashing.arrow import encode_chunks, encode_string_array
 from notelock.core.hashing.base import i64, tag, text, u64
-from notelock.core.hashing.encoder import _range_triple
+from notelock.core.hashing.encoder import handlers, range_triple
 
 _T_FRAME = tag("DataFrame")
 _T_DTYPES = tag("dtypes")
@@ -52,8 +53,8 @@ _COL = "col"
 _SKIP = ("skip",)
 
 
-def handler(t: type) -> Callable[[Any, Any], None] | None:
-    """The function writing values of pandas type *t*, or None if *t* is not a pandas type."""
+@handlers.register_lazy("pandas")
+def _register_pandas() -> None:
     pd = sys.modules["pandas"]
     for cls, fn in (
         (pd.DataFrame, encode_frame),
@@ -68,9 +69,7 @@ def handler(t: type) -> Callable[[Any, Any], None] | None:
         (pd.Interval, _encode_interval),
         (pd.api.extensions.ExtensionDtype, _encode_pd_dtype),
     ):
-        if issubclass(t, cls):
-            return fn
-    return None
+        handlers.register(cls, subclasses=True)(fn)
 
 
 def _encode_series(enc: Any, obj: Any) -> None:
@@ -169,7 +168,6 @@ def _encode_objects(enc: Any, values: Any) -> None:
     if n:
         arr = _strings_to_arrow(values)
         if arr is not None:
-            from notelock.core.hashing.arrow import encode_string_array
 
             enc.write(_T_ARROWCOL)
             encode_string_array(enc, arr)
@@ -199,7 +197,6 @@ def _encode_extension(enc: Any, arr: Any) -> None:
     np = sys.modules["numpy"]
     pa_array = getattr(arr, "_pa_array", None)
     if pa_array is not None and "pyarrow" in sys.modules:
-        from notelock.core.hashing.arrow import encode_chunks
 
         enc.write(_T_ARROWCOL)
         encode_chunks(enc, pa_array.type, pa_array.chunks)
@@ -256,7 +253,6 @@ def _encode_extension(enc: Any, arr: Any) -> None:
 def _encode_python_strings(enc: Any, values: Any) -> None:
     import pyarrow as pa
 
-    from notelock.core.hashing.arrow import encode_string_array
 
     encode_string_array(enc, pa.array(values, type=pa.large_string(), from_pandas=True))
 
@@ -299,7 +295,7 @@ def encode_index(enc: Any, idx: Any) -> None:
     pd = sys.modules["pandas"]
     np = sys.modules["numpy"]
     if isinstance(idx, pd.RangeIndex):
-        n, start, step = _range_triple(len(idx), idx.start, idx.step)
+        n, start, step = range_triple(len(idx), idx.start, idx.step)
         enc.write(_T_RANGEINDEX + i64(n) + i64(start) + i64(step))
         enc.encode(list(idx.names))
         return

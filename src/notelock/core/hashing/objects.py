@@ -10,21 +10,21 @@ import sys
 import types
 from typing import Any
 
-from notelock.core.hashing.base import i64, tag, text, u64
-from notelock.core.hashing.encoder import (  # noqa: I001
-    TooLarge,
-    _EXACT,
-    _T_DICT,
-    _T_FROZENSET,
-    _T_LIST,
-    _T_NONE,
-    _T_SET,
-    _T_TUPLE,
+from notelock.core.hashing.base import hash_bytes, i64, tag, text, u64
+from notelock.core.hashing.encoder import (
+    T_DICT,
+    T_FROZENSET,
+    T_LIST,
+    T_NONE,
+    T_SET,
+    T_TUPLE,
     Encoder,
-    _enc_dict_items,
-    _enc_int,
-    _enc_sequence,
-    _enc_set_items,
+    TooLarge,
+    encode_int,
+    encode_mapping,
+    encode_sequence,
+    encode_set,
+    handlers,
 )
 from notelock.core.hashing.names import type_path, type_text
 
@@ -76,8 +76,8 @@ def encode_other(enc: Encoder, obj: Any) -> None:
     fractions = modules.get("fractions")
     if fractions is not None and isinstance(obj, fractions.Fraction):
         enc.h.update(_T_FRACTION)
-        _enc_int(enc, obj.numerator)
-        _enc_int(enc, obj.denominator)
+        encode_int(enc, obj.numerator)
+        encode_int(enc, obj.denominator)
         return
     pathlib = modules.get("pathlib")
     if pathlib is not None and isinstance(obj, pathlib.PurePath):
@@ -91,14 +91,14 @@ def encode_other(enc: Encoder, obj: Any) -> None:
         enc.encode(obj.keywords)
         return
     if isinstance(obj, type):  # metaclass instances (ABCMeta, EnumMeta, ...)
-        _EXACT[type](enc, obj)
+        handlers.exact[type](enc, obj)
         return
     if isinstance(obj, (staticmethod, classmethod)):
         enc.h.update(_T_WRAPPER + text(t.__name__))
         enc.encode(obj.__func__)
         return
     if isinstance(obj, types.FunctionType):  # subclasses are rare but possible
-        _EXACT[types.FunctionType](enc, obj)
+        handlers.exact[types.FunctionType](enc, obj)
         return
     base = _builtin_base(obj)
     if base is not None:
@@ -107,13 +107,13 @@ def encode_other(enc: Encoder, obj: Any) -> None:
         enc.h.update(_T_SUB + text(type_path(t)))
         if base is dict:
             ordered = t.__name__ == "OrderedDict" and t.__module__ == "collections"
-            _enc_dict_items(enc, obj, _T_ODICT if ordered else _T_DICT, ordered=ordered)
+            encode_mapping(enc, obj, _T_ODICT if ordered else T_DICT, ordered=ordered)
         elif base in (set, frozenset):
-            _enc_set_items(enc, obj, _T_SET if base is set else _T_FROZENSET)
+            encode_set(enc, obj, T_SET if base is set else T_FROZENSET)
         elif base in (list, tuple):
-            _enc_sequence(enc, obj, _T_LIST if base is list else _T_TUPLE)
+            encode_sequence(enc, obj, T_LIST if base is list else T_TUPLE)
         else:
-            _EXACT[base](enc, base(obj))
+            handlers.exact[base](enc, base(obj))
         return
     dataclasses = modules.get("dataclasses")
     if dataclasses is not None and dataclasses.is_dataclass(obj):
@@ -137,7 +137,7 @@ def _builtin_base(obj: Any) -> type | None:
 
 def _enc_tzinfo(enc: Encoder, tz: Any, dt: Any) -> None:
     if tz is None:
-        enc.h.update(_T_NONE)
+        enc.h.update(T_NONE)
         return
     key = getattr(tz, "key", None)  # zoneinfo.ZoneInfo: the IANA name
     if isinstance(key, str):
@@ -280,3 +280,27 @@ def pickle_fallback(obj: Any) -> tuple[str, str]:
         enc.h.update(_T_UNHASHABLE + text(name))
         enc.opaque(f"unhashable {name}: nested too deeply")
     return enc.hexdigest(), enc.reasons[0]
+
+
+def generic_digest(obj: Any) -> tuple[str, bool, str | None]:
+    """``(digest, opaque, reason)`` of any value through the registry; never raises.
+
+    An object graph too big to walk is hashed by its type (pickling it could
+    be as slow); anything that fails outright goes to the pickle fallback.
+    """
+    enc = Encoder()
+    try:
+        enc.encode(obj)
+    except TooLarge:
+        name = _safe_type_path(obj)
+        return (hash_bytes(b"too-large\0" + name.encode()), True, f"too large to hash structurally: {name}")
+    except Exception:  # noqa: BLE001 - never raise: the whole value goes to the fallback
+        digest, reason = pickle_fallback(obj)
+        return digest, True, reason
+    if enc.reasons:
+        return enc.hexdigest(), True, "; ".join(enc.reasons[:3])
+    return enc.hexdigest(), False, None
+
+
+handlers.fallback = encode_other
+handlers.library_default = lambda t: encode_by_reduce if has_own_reduce(t) else encode_other

@@ -15,6 +15,7 @@ import types
 from typing import Any
 
 from notelock.core.hashing.base import hash_bytes, tag, text
+from notelock.core.hashing.encoder import Encoder
 
 
 def code_hash(source: str) -> str:
@@ -63,8 +64,6 @@ def function_code_hash(fn: Any) -> str | None:
 
 
 def _code_object_hash(code: types.CodeType) -> str:
-    from notelock.core.hashing.encoder import Encoder
-
     enc = Encoder()
     enc.encode(code)
     return enc.hexdigest()
@@ -79,8 +78,6 @@ def _class_members_hash(cls: type) -> str:
     Functions, properties and static/class methods by their code; other
     attributes by value.
     """
-    from notelock.core.hashing.encoder import Encoder
-
     enc = Encoder()
     enc.write(tag("class-members") + text(cls.__qualname__))
     enc.encode(list(cls.__bases__))

@@ -56,20 +56,25 @@ def analyze(code: str) -> CodeFacts:
         if sym.is_assigned() or sym.is_imported() or name in defined:
             writes.setdefault(name, None)
     _walk_children(table, reads, writes, late, immediate=True)
-    late_only = tuple(n for n in late if n not in reads)
     if "=" in code or set(reads) & set(writes):  # the facts below need the syntax tree: parse it once
         try:
             tree = ast.parse(code)
         except (SyntaxError, ValueError, RecursionError):
             tree = None
         if tree is not None:
-            # `x += 1` reads x, which symtable does not report as a reference
-            for name in _augassigned(tree):
-                if name not in _BUILTINS:
-                    reads.setdefault(name, None)
+            # `x += 1` reads x, which symtable does not report as a reference:
+            # a read of the notebook's namespace where the statement stands at
+            # module level (or in a class body, unless the class bound x
+            # first), and when called for a function that declares x global
+            now, later = _augassign_reads(tree)
+            for name in now:
+                reads.setdefault(name, None)
+            for name in later:
+                late.setdefault(name, None)
             # `model = RF(); model.fit(X)` does not read an earlier `model`
             for name in _bound_before_use(tree, set(reads) & set(writes)):
                 reads.pop(name, None)
+    late_only = tuple(n for n in late if n not in reads)
     return CodeFacts(reads=tuple(reads), writes=tuple(writes), late_reads=late_only)
 
 
@@ -134,9 +139,70 @@ def _stores(stmt: ast.stmt) -> set[str]:
 _IMMEDIATE_SCOPES = ("listcomp", "setcomp", "dictcomp", "genexpr")
 
 
-def _augassigned(tree: ast.Module) -> list[str]:
-    return [node.target.id for node in ast.walk(tree)
-            if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name)]
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _own_statements(body: list[ast.stmt]) -> list[ast.AST]:
+    """Every node of *body* that runs in *body*'s own scope (nested function,
+    lambda and class bodies left out; their decorators, defaults and bases,
+    which run here, kept)."""
+    out: list[ast.AST] = []
+    stack: list[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            stack.extend(node.decorator_list)
+            stack.extend(node.args.defaults)
+            stack.extend(d for d in node.args.kw_defaults if d is not None)
+            continue
+        if isinstance(node, ast.ClassDef):
+            stack.extend(node.decorator_list)
+            stack.extend(node.bases)
+            stack.extend(k.value for k in node.keywords)
+            continue
+        if isinstance(node, ast.Lambda):
+            stack.extend(node.args.defaults)
+            stack.extend(d for d in node.args.kw_defaults if d is not None)
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+    return out
+
+
+def _augassign_reads(tree: ast.Module) -> tuple[set[str], set[str]]:
+    """Names ``x += …`` reads from the notebook's namespace: (when the cell runs,
+    when a function defined in it is called)."""
+    now: set[str] = set()
+    later: set[str] = set()
+
+    def scope(body: list[ast.stmt], kind: str) -> None:
+        nodes = _own_statements(body)
+        declared = {n for node in nodes if isinstance(node, ast.Global) for n in node.names}
+        bound: set[str] = set()  # class body: names it bound so far (then x += 1 is the class's own)
+        for node in nodes:
+            if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                name = node.target.id
+                if name in _BUILTINS and kind != "function":
+                    pass
+                elif kind == "module" or (kind == "class" and name not in bound):
+                    now.add(name)
+                elif kind == "function" and name in declared:
+                    later.add(name)
+            if kind == "class" and isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                bound.add(node.id)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if kind == "class":
+                    bound.add(node.name)
+                scope(node.body, "function")
+            elif isinstance(node, ast.ClassDef):
+                if kind == "class":
+                    bound.add(node.name)
+                scope(node.body, "class" if kind != "function" else "nested-class")
+            elif isinstance(node, ast.Lambda):
+                pass  # a lambda holds no statement
+
+    scope(tree.body, "module")
+    return now, later
 
 
 def _walk_children(table: symtable.SymbolTable, reads: dict, writes: dict, late: dict,

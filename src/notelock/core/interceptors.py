@@ -1,4 +1,4 @@
-"""Interceptors: wrap pandas readers and scikit-learn estimator methods while a
+"""Interceptors: wrap data readers and scikit-learn estimator methods while a
 locked cell runs, and put the originals back afterwards, always.
 
 Only the outermost intercepted call on the thread that runs the cell becomes
@@ -6,6 +6,24 @@ a node: a Pipeline's inner fits, a GridSearchCV's refits and anything joblib
 runs in worker threads are part of the outer call's node. The interceptors
 never change what a call returns or raises; if recording a call fails, the
 call's own result is still returned and the failure is reported once.
+
+What users and libraries can observe is kept as it was:
+
+* an estimator method is looked up as before (``available_if`` still raises
+  ``AttributeError``), is a bound method of the estimator (``__self__``,
+  ``__func__``, ``inspect.signature``), and pickles (a class pickled by value
+  while a cell runs, as joblib's workers do for notebook classes, carries the
+  original method, never notelock's stand-in);
+* scikit-learn's own method wrapping (``set_output``'s container wrapping,
+  installed per class when a class is created) composes: a method another
+  wrapper replaced while the cell ran is left as that wrapper put it, never
+  "restored" over it;
+* readers are wrapped where they live (``pandas.read_csv``) and where the
+  notebook bound them (``from pandas import read_csv``), and put back only if
+  the binding is still notelock's.
+
+Readers are declared as data (:data:`READER_MODULES`), so another library's
+functions are added by naming them.
 """
 
 from __future__ import annotations
@@ -14,18 +32,24 @@ import functools
 import sys
 import threading
 import time
+import types
 import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
-READERS = (
-    "read_csv", "read_parquet", "read_json", "read_excel", "read_feather", "read_pickle",
-    "read_sql", "read_sql_query", "read_sql_table", "read_table", "read_orc", "read_fwf",
-)
+#: module → reader functions intercepted in it (recorded as ``module.name``)
+READER_MODULES: dict[str, tuple[str, ...]] = {
+    "pandas": (
+        "read_csv", "read_parquet", "read_json", "read_excel", "read_feather", "read_pickle",
+        "read_sql", "read_sql_query", "read_sql_table", "read_table", "read_orc", "read_fwf",
+    ),
+}
+READERS = READER_MODULES["pandas"]
 METHODS = (
     "fit", "fit_transform", "fit_predict", "predict", "predict_proba", "predict_log_proba",
     "decision_function", "transform", "score",
 )
+_SKLEARN_BASE = "sklearn.base"
 
 
 class CallSink(Protocol):
@@ -38,27 +62,46 @@ class CallSink(Protocol):
     def report_failure(self, where: str, err: BaseException) -> None: ...
 
 
+def _original(attr: Any) -> Any:
+    """Unpickling a stand-in gives back the original attribute."""
+    return attr
+
+
 class _MethodInterceptor:
     """Stands in a class ``__dict__`` for an estimator method while recording.
 
-    A descriptor rather than a plain function so that conditional methods
-    (scikit-learn's ``available_if``: ``Pipeline.predict_proba`` exists only
-    when the last step has it) keep raising ``AttributeError`` exactly as
-    before: the original descriptor is asked first.
+    A descriptor, so that the original descriptor is asked first: conditional
+    methods (scikit-learn's ``available_if``: ``Pipeline.predict_proba``
+    exists only when the last step has it) keep raising ``AttributeError``
+    exactly as before, and the class-level lookup (``Est.fit``) gives the
+    original, as scikit-learn's own introspection expects.
     """
 
-    __slots__ = ("orig", "name", "registry")
+    __slots__ = ("orig", "name", "registry", "_func", "__weakref__")
 
     def __init__(self, orig: Any, name: str, registry: InterceptorRegistry):
         self.orig = orig
         self.name = name
         self.registry = registry
+        self._func = self._make_func() if isinstance(orig, types.FunctionType) else None
+
+    def _make_func(self) -> Callable[..., Any]:
+        orig, name, registry = self.orig, self.name, self.registry
+
+        @functools.wraps(orig)
+        def intercepted(est: Any, *args: Any, **kwargs: Any) -> Any:
+            return registry.call_method(est, name, orig.__get__(est, type(est)), args, kwargs)
+
+        return intercepted
 
     def __get__(self, obj: Any, objtype: type | None = None) -> Any:
         getter = getattr(self.orig, "__get__", None)
         bound = getter(obj, objtype) if getter is not None else self.orig
         if obj is None:
             return bound
+        if self._func is not None:
+            # a bound method of the estimator, like the original's
+            return types.MethodType(self._func, obj)
         registry, name = self.registry, self.name
 
         @functools.wraps(bound)
@@ -66,6 +109,52 @@ class _MethodInterceptor:
             return registry.call_method(obj, name, bound, args, kwargs)
 
         return intercepted
+
+    def __reduce__(self) -> tuple[Any, tuple[Any]]:
+        return _original, (self.orig,)
+
+
+class _Patches:
+    """Attributes notelock replaced, put back in reverse order, and only
+    where the replacement is still notelock's own."""
+
+    def __init__(self) -> None:
+        self._done: list[tuple[Any, str, Any, Any, bool]] = []  # (owner, name, original, ours, in __dict__)
+
+    def set(self, owner: Any, name: str, value: Any) -> None:
+        if isinstance(owner, type):
+            had = name in owner.__dict__
+            original = owner.__dict__.get(name)
+        else:
+            had = True
+            original = getattr(owner, name)
+        self._done.append((owner, name, original, value, had))
+        setattr(owner, name, value)
+
+    def swap(self, namespace: dict[str, Any], name: str, value: Any) -> None:
+        self._done.append((namespace, name, namespace.get(name), value, True))
+        namespace[name] = value
+
+    def holds(self, owner: Any, name: str) -> bool:
+        return any(o is owner and n == name for o, n, *_ in self._done)
+
+    def restore(self) -> None:
+        while self._done:
+            owner, name, original, ours, had = self._done.pop()
+            if isinstance(owner, dict):
+                if owner.get(name) is ours:  # the user may have rebound it meanwhile
+                    owner[name] = original
+                continue
+            current = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+            if current is not ours:
+                continue  # replaced by someone else meanwhile (a wrapper): theirs stands
+            if had:
+                setattr(owner, name, original)
+            else:
+                try:
+                    delattr(owner, name)
+                except AttributeError:
+                    pass
 
 
 class InterceptorRegistry:
@@ -75,10 +164,10 @@ class InterceptorRegistry:
         self.sink = sink
         self._thread: int | None = None
         self._depth = 0
-        self._patched_attrs: list[tuple[Any, str, Any]] = []  # (owner, name, original)
-        self._ns_swaps: list[tuple[dict, str, Any, Any]] = []  # (namespace, name, original, wrapper)
-        self._base_hook: tuple[type, Any] | None = None
+        self._patches = _Patches()
         self._watcher: _ImportWatcher | None = None
+        self._hooked: type | None = None
+        self._new_classes: list[type] = []
         # what _patch_sklearn wraps, worked out once while the set of
         # estimator classes stays the same (saves milliseconds per cell)
         self._plan: list[tuple[type, str]] = []
@@ -96,12 +185,14 @@ class InterceptorRegistry:
         self._depth = 0
         self.active = True
         try:
-            self._patch_pandas(namespace)
+            for module in READER_MODULES:
+                self._patch_readers(module, namespace)
             self._patch_sklearn()
-            if "pandas" not in sys.modules or "sklearn.base" not in sys.modules:
+            missing = [m for m in (*READER_MODULES, _SKLEARN_BASE) if m not in sys.modules]
+            if missing:
                 # imported by the cell itself (`import pandas as pd` in a locked
                 # cell): patch as soon as the module has been executed
-                self._watcher = _ImportWatcher(self)
+                self._watcher = _ImportWatcher(self, frozenset(missing))
                 sys.meta_path.insert(0, self._watcher)
         except BaseException:
             self.deactivate()
@@ -110,9 +201,9 @@ class InterceptorRegistry:
     def _module_loaded(self, name: str) -> None:
         if not self.active:
             return
-        if name == "pandas" and not any(owner is sys.modules.get("pandas") for owner, _, _ in self._patched_attrs):
-            self._patch_pandas(None)
-        elif name == "sklearn.base" and self._base_hook is None:
+        if name in READER_MODULES:
+            self._patch_readers(name, None)
+        elif name == _SKLEARN_BASE and self._hooked is None:
             self._patch_sklearn()
 
     def deactivate(self) -> None:
@@ -124,47 +215,28 @@ class InterceptorRegistry:
             except ValueError:
                 pass
             self._watcher = None
-        while self._ns_swaps:
-            ns, name, orig, wrapper = self._ns_swaps.pop()
-            if ns.get(name) is wrapper:  # the user may have rebound it meanwhile
-                ns[name] = orig
-        if self._base_hook is not None:
-            base, had = self._base_hook
-            self._base_hook = None
-            if had is _MISSING:
-                try:
-                    delattr(base, "__init_subclass__")
-                except AttributeError:
-                    pass
-            else:
-                base.__init_subclass__ = had
-        while self._patched_attrs:
-            owner, name, orig = self._patched_attrs.pop()
-            setattr(owner, name, orig)
+        self._hooked = None
+        self._new_classes.clear()
+        self._patches.restore()
 
-    def _set(self, owner: Any, name: str, value: Any) -> None:
-        self._patched_attrs.append((owner, name, owner.__dict__[name] if isinstance(owner, type)
-                                    else getattr(owner, name)))
-        setattr(owner, name, value)
-
-    def _patch_pandas(self, namespace: dict[str, Any] | None) -> None:
-        pd = sys.modules.get("pandas")
-        if pd is None:
+    # ----------------------------------------------------------- readers
+    def _patch_readers(self, module_name: str, namespace: dict[str, Any] | None) -> None:
+        module = sys.modules.get(module_name)
+        if module is None or self._patches.holds(module, READER_MODULES[module_name][0]):
             return
         originals: dict[int, Any] = {}
-        for reader in READERS:
-            orig = getattr(pd, reader, None)
-            if orig is None:
+        for reader in READER_MODULES[module_name]:
+            orig: Any = getattr(module, reader, None)
+            if orig is None or getattr(orig, "__notelock_original__", None) is not None:
                 continue
-            wrapper = self._reader_wrapper(f"pandas.{reader}", orig)
-            self._set(pd, reader, wrapper)
+            wrapper = self._reader_wrapper(f"{module_name}.{reader}", orig)
+            self._patches.set(module, reader, wrapper)
             originals[id(orig)] = wrapper
         if namespace:  # `from pandas import read_csv` bound the original in the notebook
             for name, value in list(namespace.items()):
-                wrapper = originals.get(id(value))
-                if wrapper is not None:
-                    namespace[name] = wrapper
-                    self._ns_swaps.append((namespace, name, value, wrapper))
+                bound = originals.get(id(value))
+                if bound is not None:
+                    self._patches.swap(namespace, name, bound)
 
     def _reader_wrapper(self, qualname: str, orig: Callable) -> Callable:
         registry = self
@@ -176,8 +248,9 @@ class InterceptorRegistry:
         reader.__notelock_original__ = orig  # type: ignore[attr-defined]
         return reader
 
+    # ----------------------------------------------------------- estimators
     def _patch_sklearn(self) -> None:
-        base_mod = sys.modules.get("sklearn.base")
+        base_mod = sys.modules.get(_SKLEARN_BASE)
         if base_mod is None:
             return
         base = base_mod.BaseEstimator
@@ -197,49 +270,60 @@ class InterceptorRegistry:
                         plan.extend((klass, name) for name in METHODS if name in own)
             # the plan holds classes strongly; the key's ids stay valid with it
             self._plan, self._plan_key, self._plan_classes = plan, key, subclasses
-        patched = self._patched_attrs
         for klass, name in self._plan:
-            attr = klass.__dict__.get(name)
-            if attr is None or isinstance(attr, _MethodInterceptor):
-                continue
-            patched.append((klass, name, attr))
-            setattr(klass, name, _MethodInterceptor(attr, name, self))
-        # classes created while the cell runs (imported or defined in it) get
-        # wrapped as they are created
-        registry = self
-        had = base.__dict__.get("__init_subclass__", _MISSING)
+            self._wrap(klass, name)
+        self._hook_new_classes(base)
 
-        def __init_subclass__(cls, **kwargs: Any) -> None:  # noqa: N807
-            if had is not _MISSING:
+    def _wrap(self, klass: type, name: str) -> None:
+        attr = klass.__dict__.get(name)
+        if attr is None or isinstance(attr, _MethodInterceptor):
+            return
+        self._patches.set(klass, name, _MethodInterceptor(attr, name, self))
+
+    def _hook_new_classes(self, base: type) -> None:
+        """Estimator classes created while the cell runs (imported or defined in
+        it) are wrapped too, found through ``BaseEstimator.__init_subclass__``.
+
+        That hook runs before the rest of the class's own ``__init_subclass__``
+        chain (scikit-learn's ``set_output`` wrapping replaces ``transform``
+        and ``fit_transform`` there): a method replaced that way is left as it
+        was put, and wrapped again, outside the new wrapper, at the next
+        intercepted call."""
+        registry = self
+        had = base.__dict__.get("__init_subclass__")
+
+        def __init_subclass__(cls: type, **kwargs: Any) -> None:  # noqa: N807
+            if had is not None:
                 getattr(had, "__func__", had)(cls, **kwargs)
             else:
-                super(base, cls).__init_subclass__(**kwargs)
+                super(base, cls).__init_subclass__(**kwargs)  # type: ignore[arg-type]
             if registry.active:
-                for klass in cls.__mro__:
-                    if klass is not object:
-                        registry._patch_class(klass)
+                registry._new_classes.append(cls)
+                registry._wrap_classes([cls])
 
-        self._base_hook = (base, had)
-        base.__init_subclass__ = classmethod(__init_subclass__)
+        self._patches.set(base, "__init_subclass__", classmethod(__init_subclass__))
+        self._hooked = base
 
-    def _patch_class(self, cls: type) -> None:
-        own = cls.__dict__
-        names = self._method_names.get(cls)
-        if names is None:  # which methods a class defines itself rarely changes: remember it
-            names = self._method_names[cls] = tuple(n for n in METHODS if n in own)
-        for name in names:
-            attr = own.get(name)
-            if attr is None or isinstance(attr, _MethodInterceptor):
-                continue
-            self._patched_attrs.append((cls, name, attr))
-            setattr(cls, name, _MethodInterceptor(attr, name, self))
+    def _wrap_new_classes(self) -> None:
+        self._wrap_classes(self._new_classes)
+
+    def _wrap_classes(self, classes: list[type]) -> None:
+        for cls in classes:
+            for klass in cls.__mro__:
+                if klass is object:
+                    continue
+                names = self._method_names.get(klass)
+                if names is None:  # which methods a class defines itself rarely changes: remember it
+                    names = self._method_names[klass] = tuple(n for n in METHODS if n in klass.__dict__)
+                for name in names:
+                    self._wrap(klass, name)
 
     # ----------------------------------------------------------- calls
     def _recording(self) -> bool:
         return self.active and self._depth == 0 and threading.get_ident() == self._thread
 
     def call_reader(self, qualname: str, orig: Callable, args: tuple, kwargs: dict) -> Any:
-        """Run a pandas reader; record it if it is an outermost call."""
+        """Run a reader; record it if it is an outermost call."""
         if not self._recording():
             return orig(*args, **kwargs)
 
@@ -270,6 +354,9 @@ class InterceptorRegistry:
                 call: Callable[[Any], Any]) -> Any:
         """``before``, the call (nested calls pass through), then ``after``; the
         recording steps are guarded, the call's result or error is the user's."""
+        if self._new_classes:
+            self._guard("wrapping new estimator classes", self._wrap_new_classes)
+            self._new_classes.clear()
         self._depth += 1
         try:
             token = self._guard("before " + where, before)
@@ -295,20 +382,18 @@ class InterceptorRegistry:
             return None
 
 
-_MISSING = object()
-_WATCHED = ("pandas", "sklearn.base")
-
-
 class _ImportWatcher:
-    """A meta-path finder that finds nothing itself: for pandas and
-    sklearn.base it asks the other finders, and wraps the loader so the
-    registry hears about the module once it has been executed."""
+    """A meta-path finder that finds nothing itself: for the watched modules it
+    asks the other finders, and wraps the loader so the registry hears about
+    the module once it has been executed (and wraps the classes created by any
+    import that finished meanwhile)."""
 
-    def __init__(self, registry: InterceptorRegistry):
+    def __init__(self, registry: InterceptorRegistry, watched: frozenset[str]):
         self.registry = registry
+        self.watched = watched
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
-        if fullname not in _WATCHED:
+        if fullname not in self.watched:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -320,7 +405,7 @@ class _ImportWatcher:
             if spec is not None:
                 loader = spec.loader
                 if loader is not None and hasattr(loader, "exec_module"):
-                    spec.loader = _NotifyingLoader(loader, self.registry)
+                    spec.loader = _NotifyingLoader(loader, self.registry)  # type: ignore[assignment]
                 return spec
         return None
 
@@ -353,7 +438,7 @@ class _NotifyingLoader:
 
 def _all_subclasses(cls: type) -> list[type]:
     seen: dict[type, None] = {}
-    stack = list(type.__subclasses__(cls))
+    stack: list[type] = list(type.__subclasses__(cls))
     while stack:
         sub = stack.pop()
         if sub in seen:

@@ -35,12 +35,28 @@ def _fitted(est, X, y=None):
     return est.fit(X, y) if y is not None else est.fit(X)
 
 
+def _figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([1, 2, 3], [2.0, 1.0, 3.0], "r--", label="a")
+    ax.bar([1, 2], [3, 4], color="C1")
+    ax.set(title="t", xlabel="x", ylabel="y", xlim=(0, 4))
+    ax.legend()
+    plt.close(fig)
+    return fig
+
+
 def values() -> dict[str, object]:
     """name → value (built deterministically)."""
+    from scipy import stats
     from sklearn.decomposition import PCA
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression, Ridge
-    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.tree import DecisionTreeClassifier
@@ -92,6 +108,10 @@ def values() -> dict[str, object]:
         "est-pipeline": _fitted(make_pipeline(StandardScaler(), Ridge(alpha=0.5)), X, X[:, 1]),
         "est-pca": _fitted(PCA(n_components=2, random_state=0), X),
         "kfold": KFold(n_splits=3, shuffle=True, random_state=0), "stratified-kfold": StratifiedKFold(n_splits=4),
+        "grid-search": _fitted(GridSearchCV(DecisionTreeClassifier(random_state=0), {"max_depth": [1, 2]}, cv=3), X, y),
+        # the scientific stack
+        "scipy-randint": stats.randint(1, 11), "scipy-loguniform": stats.loguniform(1e-3, 1e3),
+        "scipy-norm-family": stats.norm, "mpl-figure": _figure(),
     }
     return out
 

@@ -363,12 +363,34 @@ class PlainThing:
         self.v = v
 
 
-def test_unknown_object_falls_back_to_pickle():
+def test_plain_objects_are_hashed_by_their_state_without_running_their_code():
     result = hash_value(PlainThing(1))
-    assert result.opaque
-    assert result.reason == f"hashed by pickle: {__name__}.PlainThing"
+    assert not result.opaque
     assert value_hash(PlainThing(1)) == result.digest
     assert value_hash(PlainThing(2)) != result.digest
+
+
+class Hooked:
+    """A notebook class whose pickling has side effects."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __getstate__(self):
+        self.calls += 1
+        return self.__dict__
+
+    def __getattr__(self, name):
+        self.calls += 100
+        raise AttributeError(name)
+
+
+def test_notebook_pickling_hooks_are_never_run_to_hash():
+    obj = Hooked()
+    result = hash_value(obj)
+    assert obj.calls == 0
+    assert result.opaque and "defines its own pickling in notebook code" in result.reason
+    assert hash_value([obj, 1]).opaque
 
 
 def test_unpicklable_objects_are_opaque_and_never_raise():

@@ -9,13 +9,10 @@ from notelock.core.hashing import hash_value
 
 
 class Node:
-    """An object that describes itself through __reduce__, as library types do."""
+    """A plain object: hashed through its attributes."""
 
     def __init__(self, kids):
         self.kids = kids
-
-    def __reduce__(self):
-        return (Node, (self.kids,))
 
 
 def _dag(depth: int) -> Node:

@@ -9,7 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from notelock.core.hashing import arrays, arrow, callables, estimators, frames, objects  # noqa: F401  (register handlers)
+from notelock.core.hashing import (  # noqa: F401  (each registers its handlers)
+    arrays,
+    arrow,
+    callables,
+    estimators,
+    frames,
+    objects,
+    scientific,
+)
 from notelock.core.hashing.base import PREFIX
 
 

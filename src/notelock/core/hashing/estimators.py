@@ -73,6 +73,47 @@ def _learned(est: Any) -> list[str]:
     return names
 
 
+#: Fitted attributes that measure the run, not what was learned, are left out
+#: of an estimator's state hash by this rule (recorded in every lock): learned
+#: attributes named ``*_time_`` / ``*_times_`` (``refit_time_``) and, inside a
+#: learned mapping, keys named ``*_time`` / ``*_times`` (a search's
+#: ``cv_results_["mean_fit_time"]``, ``std_score_time`` …).
+TIMING_RULE = "fitted-timings/1"
+
+
+def is_timing_name(name: str) -> bool:
+    """Whether a learned attribute or learned-mapping key holds a measured time."""
+    base = name[:-1] if name.endswith("_") else name
+    return base.endswith(("_time", "_times")) or base in ("time", "times")
+
+
+def fitted_timings(est: Any) -> dict[str, Any]:
+    """The measured times the timing rule leaves out of *est*'s state hash, as plain data."""
+    out: dict[str, Any] = {}
+    try:
+        attrs = vars(est)
+    except TypeError:
+        return out
+    for name in _learned(est):
+        value = attrs[name]
+        if is_timing_name(name):
+            out[name] = _plain_number(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and is_timing_name(key):
+                    out[f"{name}[{key}]"] = _plain_number(item)
+    return out
+
+
+def _plain_number(value: Any) -> Any:
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        value = tolist()
+    if isinstance(value, float) or (isinstance(value, list) and all(isinstance(v, (int, float)) for v in value)):
+        return value
+    return repr(value)[:200]
+
+
 def is_fitted(est: Any) -> bool:
     """Whether the estimator holds any learned attribute (name ending in ``_``)."""
     return bool(_learned(est))
@@ -163,12 +204,15 @@ def estimator_digest(est: Any, parent: Any = None) -> bytes:
             enc.opaque(f"parameters of {estimator_path(est)} unreadable: {type(err).__name__}")
             params = text("")
         update, encode = enc.h.update, enc.encode
-        update(_T_EST + type_text(type(est)) + params + u64(len(names)))
-        if names:
-            attrs = vars(est)
-            for name in names:
-                update(name_text(name))
-                encode(attrs[name])
+        attrs = vars(est) if names else {}
+        kept = [n for n in names if not is_timing_name(n)]
+        update(_T_EST + type_text(type(est)) + params + u64(len(kept)))
+        for name in kept:
+            update(name_text(name))
+            value = attrs[name]
+            if type(value) is dict and any(isinstance(k, str) and is_timing_name(k) for k in value):
+                value = {k: v for k, v in value.items() if not (isinstance(k, str) and is_timing_name(k))}
+            encode(value)
     finally:
         enc.leave(est)
     return enc.h.digest()
@@ -228,3 +272,23 @@ _T_ESTIMATOR = tag("estimator")
 @handlers.register_predicate(is_estimator)
 def _encode_estimator(enc: Encoder, obj: Any) -> None:
     enc.h.update(_T_ESTIMATOR + estimator_digest(obj, enc))
+
+
+def has_params(obj: Any) -> bool:
+    """Objects following scikit-learn's parameter convention that are not
+    estimators (kernels, scorers with ``get_params``): hashed by their class
+    and canonical parameters."""
+    if isinstance(obj, type) or is_estimator(obj):
+        return False
+    try:
+        return callable(getattr(type(obj), "get_params", None)) and callable(getattr(type(obj), "set_params", None))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+_T_PARAMS = tag("params-object")
+
+
+@handlers.register_predicate(has_params)
+def _encode_params_object(enc: Encoder, obj: Any) -> None:
+    enc.h.update(_T_PARAMS + type_text(type(obj)) + _cached_params_bytes(obj))

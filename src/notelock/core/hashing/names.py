@@ -13,7 +13,7 @@ from notelock.core.hashing.base import text
 
 # Packages whose classes are never redefined at run time (unlike classes in a
 # notebook), so per-class results about them can be cached for good.
-CACHEABLE_PACKAGES = frozenset({"numpy", "pandas", "pyarrow", "sklearn"})
+CACHEABLE_PACKAGES = frozenset({"numpy", "pandas", "pyarrow", "sklearn", "scipy", "matplotlib"})
 
 _PATHS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 _TYPE_TEXT: dict[type, bytes] = {}

@@ -46,6 +46,8 @@ _T_REDUCE = tag("reduce")
 _T_PICKLE = tag("pickle")
 _T_UNHASHABLE = tag("unhashable")
 _T_SELFCLASS = tag("own-class")
+_T_OBJECT = tag("object-state")
+_T_TYPE_ONLY = tag("type-only")
 
 
 def encode_by_reduce(enc: Encoder, obj: Any) -> None:
@@ -120,9 +122,15 @@ def encode_other(enc: Encoder, obj: Any) -> None:
         _enc_dataclass(enc, obj, dataclasses)
         return
     if has_own_reduce(t):
-        encode_by_reduce(enc, obj)
+        if runs_user_code(t):
+            # its own __reduce__/__getstate__ is notebook code: calling it could
+            # change the object (or anything else); its type stands in
+            _encode_type_only(enc, obj, "defines its own pickling in notebook code (not run to hash it)")
+        else:
+            encode_by_reduce(enc, obj)
         return
-    encode_pickle(enc, obj)
+    if not _encode_state(enc, obj):
+        encode_pickle(enc, obj)
 
 
 _BUILTIN_BASES = (bool, int, float, complex, str, bytes, bytearray, list, tuple, dict, set, frozenset)
@@ -240,9 +248,107 @@ def _try_reduce(enc: Encoder, obj: Any) -> bytes | None:
         enc.leave(obj)
 
 
-def encode_pickle(enc: Encoder, obj: Any) -> None:
-    """The last resort: pickle bytes (opaque), or the type path alone when pickling fails (opaque)."""
+def _encode_state(enc: Encoder, obj: Any) -> bool:
+    """A plain object (no pickling of its own) by its class and attributes, read
+    without running any of its code (``__getattr__``, ``__getattribute__`` and
+    properties are bypassed). False when it has no attribute storage to read."""
+    t = type(obj)
+    try:
+        attrs = object.__getattribute__(obj, "__dict__")
+    except AttributeError:
+        attrs = None
+    if attrs is not None and not isinstance(attrs, dict):
+        return False
+    slots: dict[str, Any] = {}
+    for klass in t.__mro__:
+        raw = klass.__dict__.get("__slots__", ())
+        for name in (raw,) if isinstance(raw, str) else tuple(raw) if isinstance(raw, (tuple, list, dict)) else ():
+            if not isinstance(name, str) or name in ("__dict__", "__weakref__") or name in slots:
+                continue
+            descriptor = klass.__dict__.get(name)
+            if type(descriptor).__name__ != "member_descriptor":
+                continue
+            try:
+                slots[name] = descriptor.__get__(obj, klass)
+            except AttributeError:  # an unset slot
+                continue
+    if attrs is None and not slots:
+        return False
+    shared = enc.shared
+    known = shared.digests.get(id(obj))
+    if known is not None and known[0] is obj:  # already hashed by another path: linear time
+        enc.h.update(_T_OBJECT + known[1])
+        return True
+    if not enc.enter(obj):
+        return True
+    shared.spend()
+    child = enc.child()
+    try:
+        child.h.update(type_text(t))
+        child.encode(dict(attrs or {}))
+        child.encode(slots)
+    finally:
+        enc.leave(obj)
+    digest = child.h.digest()
+    shared.digests[id(obj)] = (obj, digest)
+    enc.h.update(_T_OBJECT + digest)
+    return True
+
+
+def _encode_type_only(enc: Encoder, obj: Any, why: str) -> None:
     name = _safe_type_path(obj)
+    enc.h.update(_T_TYPE_ONLY + text(name))
+    enc.opaque(f"{name} {why}")
+
+
+_USER_CODE: dict[type, bool] = {}
+
+
+def runs_user_code(t: type) -> bool:
+    """Whether pickling *t* would run notebook (user) code: a class in its MRO
+    that is defined in the notebook or in a module outside the installed
+    packages and the standard library defines ``__reduce__``/``__getstate__``."""
+    known = _USER_CODE.get(t)
+    if known is None:
+        known = any(_is_user_module(getattr(klass, "__module__", None))
+                    for klass in t.__mro__ if klass is not object
+                    for name in ("__reduce__", "__reduce_ex__", "__getstate__") if name in vars(klass))
+        _USER_CODE[t] = known
+    return known
+
+
+def _is_user_module(name: Any) -> bool:
+    if not isinstance(name, str) or name == "__main__":
+        return True
+    module = sys.modules.get(name)
+    path = getattr(module, "__file__", None)
+    if not path:
+        return name == "__main__"  # builtin and frozen modules are the interpreter's
+    return not any(str(path).startswith(root) for root in _library_roots())
+
+
+_ROOTS: list[str] = []
+
+
+def _library_roots() -> list[str]:
+    if not _ROOTS:
+        import sysconfig
+
+        paths = sysconfig.get_paths()
+        roots = {paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+        roots |= {p for p in sys.path if p and ("site-packages" in p or "dist-packages" in p)}
+        _ROOTS.extend(sorted(str(r) for r in roots if r))
+    return _ROOTS
+
+
+def encode_pickle(enc: Encoder, obj: Any) -> None:
+    """The last resort: pickle bytes (opaque), or the type path alone when pickling fails (opaque).
+
+    Never for a class whose pickling is notebook code (see :func:`runs_user_code`)."""
+    name = _safe_type_path(obj)
+    if runs_user_code(type(obj)):
+        _encode_type_only(enc, obj, "defines its own pickling in notebook code (not run to hash it)")
+        return
     try:
         data = pickle.dumps(obj, protocol=5)
     except RecursionError:

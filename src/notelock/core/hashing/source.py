@@ -2,8 +2,10 @@
 
 ``code_hash`` ignores what cannot change what code computes (comments,
 whitespace, line breaks, formatting) and keeps everything else, docstrings
-included. The AST dump differs between Python versions, so code hashes are
-comparable within one Python minor version.
+included. The syntax tree is written in notelock's own canonical form, not
+``ast.dump``: fields a Python version adds with an empty default (``type_params``,
+``type_comment``) are left out, so the same code has the same hash on every
+supported Python version.
 """
 
 from __future__ import annotations
@@ -29,11 +31,46 @@ def code_hash(source: str) -> str:
     """
     try:
         tree = ast.parse(source)
-        dumped = ast.dump(tree, annotate_fields=True, include_attributes=False)
+        dumped = canonical_ast(tree)
     except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
         stripped = "\n".join(line.rstrip() for line in source.splitlines()).rstrip("\n")
         return hash_bytes(stripped.encode("utf-8", "surrogatepass"))
     return hash_bytes(dumped.encode("utf-8", "surrogatepass"))
+
+
+def canonical_ast(tree: ast.AST) -> str:
+    """A syntax tree as text: node types and their non-empty fields, in field
+    order; positions, ``None`` and empty lists left out (version-independent)."""
+    out: list[str] = []
+    stack: list[Any] = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and item.startswith("\0"):
+            out.append(item[1:])
+        elif isinstance(item, ast.AST):
+            parts: list[Any] = []
+            for name in item._fields:
+                value = getattr(item, name, None)
+                if value is None or value == []:
+                    continue
+                if name == "kind" and isinstance(item, ast.Constant):
+                    continue  # the u"" prefix: the same string
+                parts.append((name, value))
+            out.append(type(item).__name__ + "(")
+            stack.append("\0)")
+            for name, value in reversed(parts):
+                stack.append("\0;")
+                stack.append(value)
+                stack.append("\0" + name + "=")
+        elif isinstance(item, list):
+            out.append("[")
+            stack.append("\0]")
+            for value in reversed(item):
+                stack.append("\0,")
+                stack.append(value)
+        else:  # constants: their type counts (1 and 1.0 and True differ)
+            out.append(f"{type(item).__name__}:{item!r}")
+    return "".join(out)
 
 
 def function_code_hash(fn: Any) -> str | None:

@@ -1,0 +1,149 @@
+"""Values of the scientific stack that notebooks hold: scipy.stats
+distributions and matplotlib figures.
+
+* A ``scipy.stats`` distribution (``norm``, ``randint(1, 11)``, ``loguniform``)
+  is its family, its name, its shape/loc/scale arguments and its random
+  state: ``"global"`` when it draws from NumPy's global RandomState (the
+  default), otherwise the state itself.
+* A matplotlib artist (``Figure``, ``Axes``, lines, patches, collections,
+  images, texts) is the data and text it carries and the properties that
+  change what is drawn (colours, styles, limits, scales, labels), then its
+  children, recursively. Not covered: the rendering (fonts, DPI, antialiasing,
+  layout), tick locations and labels (derived from the limits) and anything
+  computed at draw time. Two figures drawn from the same data with the same
+  calls hash equal; a changed point, colour, label or limit changes the hash.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from notelock.core.hashing.base import name_text, tag, text
+from notelock.core.hashing.encoder import Encoder, handlers
+from notelock.core.hashing.names import type_text
+
+_T_DIST = tag("scipy-distribution")
+_T_FROZEN = tag("scipy-frozen")
+_T_GLOBAL_RNG = tag("global-rng")
+_T_ARTIST = tag("mpl-artist")
+
+
+# ---------------------------------------------------------------- scipy.stats
+
+
+def _random_state(enc: Encoder, dist: Any) -> None:
+    state = getattr(dist, "_random_state", None)
+    np = sys.modules.get("numpy")
+    glob = getattr(getattr(getattr(np, "random", None), "mtrand", None), "_rand", None)
+    if state is None or state is glob:
+        enc.h.update(_T_GLOBAL_RNG)
+    else:
+        enc.encode(state)
+
+
+def _encode_distribution(enc: Encoder, dist: Any) -> None:
+    enc.h.update(_T_DIST + type_text(type(dist)) + text(str(getattr(dist, "name", ""))))
+    enc.encode({k: v for k, v in (getattr(dist, "_ctor_param", None) or {}).items() if k != "seed"})
+    _random_state(enc, dist)
+
+
+def _encode_frozen(enc: Encoder, frozen: Any) -> None:
+    dist = frozen.dist
+    enc.h.update(_T_FROZEN + type_text(type(dist)) + text(str(getattr(dist, "name", ""))))
+    enc.encode(tuple(frozen.args))
+    enc.encode(dict(frozen.kwds))
+    _random_state(enc, dist)
+
+
+@handlers.register_lazy("scipy.stats")
+def _register_scipy_stats() -> None:
+    infra = sys.modules.get("scipy.stats._distn_infrastructure")
+    if infra is None:
+        return
+    frozen = getattr(infra, "rv_frozen", None)
+    generic = getattr(infra, "rv_generic", None)
+    if frozen is not None:
+        handlers.register(frozen, subclasses=True)(_encode_frozen)
+    if generic is not None:
+        handlers.register(generic, subclasses=True)(_encode_distribution)
+
+
+# ---------------------------------------------------------------- matplotlib
+
+#: what an artist draws: the getters read, in this order, where the artist has them
+ARTIST_PROPERTIES = (
+    "size_inches", "xydata", "offsets", "array", "sizes", "paths", "xy", "width", "height", "angle", "center",
+    "radius", "extent", "clim", "text", "position", "fontsize", "fontweight", "rotation", "horizontalalignment",
+    "title", "xlabel", "ylabel", "xlim", "ylim", "xscale", "yscale", "aspect", "facecolor", "edgecolor", "color",
+    "linestyle", "linewidth", "marker", "markersize", "hatch", "alpha", "label", "visible", "zorder",
+)
+
+
+_GETTERS: dict[type, list[tuple[bytes, Any]]] = {}
+
+
+def _getters(t: type) -> list[tuple[bytes, Any]]:
+    found = _GETTERS.get(t)
+    if found is None:
+        found = [(name_text(p), g) for p in ARTIST_PROPERTIES if (g := getattr(t, "get_" + p, None)) is not None]
+        _GETTERS[t] = found
+    return found
+
+
+def _children(artist: Any) -> list[Any]:
+    """What an artist draws inside it, without ticks (derived from the limits)
+    and without a legend's layout boxes (computed when it is drawn)."""
+    legend = sys.modules.get("matplotlib.legend")
+    if legend is not None and isinstance(artist, legend.Legend):
+        handles = getattr(artist, "legend_handles", None) or getattr(artist, "legendHandles", None) or []
+        return [*artist.get_texts(), *handles, artist.get_title()]
+    axis = sys.modules.get("matplotlib.axis")
+    skip = tuple(t for t in (getattr(axis, "Axis", None), getattr(axis, "Tick", None)) if isinstance(t, type))
+    return [c for c in artist.get_children() if not isinstance(c, skip)]
+
+
+def _encode_artist(enc: Encoder, artist: Any) -> None:
+    if not enc.enter(artist):
+        return
+    enc.shared.spend()
+    try:
+        update, encode = enc.h.update, enc.encode
+        update(_T_ARTIST + type_text(type(artist)))
+        for name, getter in _getters(type(artist)):
+            try:
+                value = getter(artist)
+            except Exception:  # noqa: BLE001 - a getter that needs a renderer: not part of the data
+                continue
+            update(name)
+            encode(_plain(value))
+        try:
+            children = _children(artist)
+        except Exception:  # noqa: BLE001
+            children = []
+        encode(children)
+    finally:
+        enc.leave(artist)
+
+
+def _plain(value: Any) -> Any:
+    """Getter results as hashable data (matplotlib returns its own small types too)."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    np = sys.modules.get("numpy")
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    vertices = getattr(value, "vertices", None)
+    if vertices is not None and np is not None:  # matplotlib.path.Path
+        codes = getattr(value, "codes", None)
+        return ("path", np.asarray(vertices), None if codes is None else np.asarray(codes))
+    return value
+
+
+@handlers.register_lazy("matplotlib")
+def _register_matplotlib() -> None:
+    artist = sys.modules.get("matplotlib.artist")
+    if artist is not None:
+        handlers.register(artist.Artist, subclasses=True)(_encode_artist)

@@ -265,7 +265,7 @@ def _encode_state(enc: Encoder, obj: Any) -> bool:
         for name in (raw,) if isinstance(raw, str) else tuple(raw) if isinstance(raw, (tuple, list, dict)) else ():
             if not isinstance(name, str) or name in ("__dict__", "__weakref__") or name in slots:
                 continue
-            descriptor = klass.__dict__.get(name)
+            descriptor: Any = klass.__dict__.get(name)
             if type(descriptor).__name__ != "member_descriptor":
                 continue
             try:

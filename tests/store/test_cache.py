@@ -104,9 +104,12 @@ def test_cached_cell_rehashes_the_files_it_read(kernel, tmp_path: Path):
     assert (tmp_path / "runs.txt").read_text() == "xx" and kernel.value("total") == 7
     lock = json.loads((tmp_path / "scratch.lock.json").read_text())
     cells = [c for c in lock["cells"] if c.get("locked")]
-    # the cell's own identity is the same; the read inside it is a new node
-    assert cells[0]["node"] == cells[1]["node"] == cells[2]["node"]
+    # the same code on other data is another computation: the read inside is a
+    # new node, and the cell's identity covers it (its cache key does not)
+    assert cells[0]["node"] == cells[1]["node"] != cells[2]["node"]
     assert cells[0]["nodes"] == cells[1]["nodes"] != cells[2]["nodes"]
+    keys = {lock["nodes"][c["node"]]["key"] for c in cells}
+    assert len(keys) == 1
 
     # back to the first content: its entry is still there
     pd.DataFrame({"a": [1, 2, 3]}).to_csv(tmp_path / "t.csv", index=False)

@@ -289,7 +289,7 @@ def adopt(session: Any, run: Any, entry: dict[str, Any]) -> None:
                 session.nodes[nid] = dict(node, cell=run.index)
             for key in ("output", "result"):
                 if node.get(key):
-                    session.producers.setdefault(node[key], nid)
+                    session.producers.add_content(node[key], nid)
             run.inner.append(nid)
     run.restored = dict(entry.get("facts", {}))
 

@@ -313,3 +313,72 @@ def last_call_assignment(code: str) -> tuple[str, str | None, str] | None:
     if isinstance(func, ast.Name):
         return last.targets[0].id, None, func.id
     return None
+
+
+# ---------------------------------------------------------------- clocks
+
+#: functions that read a clock, by name (``time.perf_counter``, ``datetime.now``…)
+CLOCK_FUNCTIONS = frozenset({"time", "perf_counter", "monotonic", "process_time", "thread_time", "time_ns",
+                             "perf_counter_ns", "monotonic_ns", "process_time_ns", "now", "utcnow", "today",
+                             "default_timer"})
+#: the modules and classes they are reached through
+CLOCK_OWNERS = frozenset({"time", "datetime", "date", "dt", "Timestamp", "pd", "pandas", "timeit"})
+
+
+def _is_clock_call(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    if isinstance(func, ast.Attribute) and func.attr in CLOCK_FUNCTIONS:
+        root: ast.AST = func.value
+        while isinstance(root, ast.Attribute):
+            if root.attr in CLOCK_OWNERS:
+                return True
+            root = root.value
+        return isinstance(root, ast.Name) and root.id in CLOCK_OWNERS
+    # `from time import perf_counter`: a bare call (not `now()`/`today()`, too common as names)
+    return isinstance(func, ast.Name) and func.id in CLOCK_FUNCTIONS - {"now", "today"}
+
+
+def _derived(expr: ast.AST | None, derived: set[str]) -> bool:
+    if expr is None:
+        return False
+    for node in ast.walk(expr):
+        if _is_clock_call(node) or (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+                                    and node.id in derived):
+            return True
+    return False
+
+
+def _target_names(target: ast.AST) -> list[str]:
+    return [n.id for n in ast.walk(target) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
+
+
+def clock_derived(code: str, seeds: Iterable[str] = ()) -> set[str]:
+    """Names the cell binds at module level to values computed from a clock
+    (``t0 = time.perf_counter()``, ``elapsed = time.perf_counter() - t0``), in
+    statement order; *seeds* are names earlier cells bound that way."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    derived = set(seeds)
+    for node in _own_statements(tree.body):
+        if isinstance(node, ast.Assign):
+            names = [n for t in node.targets for n in _target_names(t)]
+            value = node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            names, value = _target_names(node.target), node.value
+        elif isinstance(node, ast.AugAssign):
+            names, value = _target_names(node.target), node.value
+            if any(n in derived for n in names):
+                continue  # total += … keeps a clock-derived total clock-derived
+        elif isinstance(node, ast.NamedExpr):
+            names, value = _target_names(node.target), node.value
+        else:
+            continue
+        if _derived(value, derived):
+            derived.update(names)
+        else:
+            derived.difference_update(names)
+    return derived

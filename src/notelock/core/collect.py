@@ -74,7 +74,7 @@ def _version_lock(store: Store, digest: str) -> dict[str, Any] | None:
 
 def cell_identities(lock: dict[str, Any]) -> set[str]:
     """Identities of a lock's ``@cell_`` nodes (the keys of its cache entries)."""
-    return {n["identity"] for n in lock.get("nodes", {}).values()
+    return {n.get("key") or n["identity"] for n in lock.get("nodes", {}).values()
             if isinstance(n, dict) and n.get("op") == "cell" and isinstance(n.get("identity"), str)}
 
 

@@ -327,8 +327,10 @@ def diff_locks(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     a_to_b = {pa: pb for pa, pb in pairs}
     changed_b: set[str] = set()
     classified: list[dict[str, Any]] = []
-    # pairs are in execution order, so inputs are classified before the nodes that use them
-    for aid, bid in pairs:
+    # pairs are in execution order, so inputs are classified before the nodes
+    # that use them; a cell comes after the nodes recorded inside it, which
+    # its identity covers
+    for aid, bid in _inner_first(pairs, nb_all):
         na, nb = na_all[aid], nb_all[bid]
         if aid == bid:
             if na.get("output") != nb.get("output"):
@@ -341,7 +343,8 @@ def diff_locks(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
                                    "upstream": inner_changed})
                 changed_b.add(bid)
             continue
-        upstream = [i for i in nb.get("inputs", []) if i in changed_b or i not in a_to_b.values()]
+        upstream = [i for i in (*nb.get("inputs", []), *nb.get("nodes", []))
+                    if i in changed_b or i not in a_to_b.values()]
         inputs_changed = bool(upstream) or len(na.get("inputs", [])) != len(nb.get("inputs", []))
         reasons, details = _node_reasons(na, nb, a, b, inputs_changed)
         status = "root cause" if reasons else ("consequence" if inputs_changed else "root cause")
@@ -397,6 +400,25 @@ def diff_locks(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         "root_causes": root,
         "consequences": consequences,
     }
+
+
+def _inner_first(pairs: list[tuple[str, str]], nodes_b: dict[str, Any]) -> list[tuple[str, str]]:
+    """*pairs* with each cell pair moved after the pairs of the nodes inside it."""
+    out: list[tuple[str, str]] = []
+    waiting: list[tuple[tuple[str, str], set[str]]] = []
+    for pair in pairs:
+        node = nodes_b.get(pair[1], {})
+        if node.get("op") == "cell" and node.get("nodes"):
+            waiting.append((pair, set(node["nodes"])))
+            continue
+        out.append(pair)
+        for item in list(waiting):
+            item[1].discard(pair[1])
+            if not item[1]:
+                waiting.remove(item)
+                out.append(item[0])
+    out.extend(p for p, _ in waiting)
+    return out
 
 
 def _inner_of(lock: dict[str, Any], cell_node: str) -> list[str]:

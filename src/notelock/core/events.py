@@ -19,7 +19,8 @@ from typing import Any
 
 #: name → what the callback receives and when it is called
 EVENTS: dict[str, str] = {
-    "cell_begin": "(run) — a locked cell is about to run; its node identity is known (run.node, run.node_id)",
+    "cell_begin": "(run) — a locked cell is about to run; what determines it is known (run.node, with its "
+                  "'key': the identity before the nodes recorded inside the cell)",
     "cell_end": "(run, entry, error) — a locked cell ran and its node is complete; entry is its cell record",
     "before_read": "(token, func, args, kwargs) — a read is about to happen; a callback may set "
                    "token['call'] = (args, kwargs) to redirect it, token['serve'] = a zero-argument callable "

@@ -36,6 +36,30 @@ def lock_path_for(notebook_path: str | os.PathLike[str]) -> Path:
     return path.with_name(name + LOCK_SUFFIX)
 
 
+#: the fields of a node its identity covers, by op; every other field is a
+#: fact about the run (rows, output, snapshot, timings…). A lock whose covered
+#: fields no longer hash to the recorded identity was edited by hand.
+IDENTITY_KEYS: dict[str, tuple[str, ...]] = {
+    "cell": ("op", "code", "reads", "uses", "options", "inputs", "nodes"),
+    "read": ("op", "reader", "options", "content", "query", "connection", "inputs"),
+    "fit": ("op", "method", "estimator", "params", "args", "state_in", "inputs"),
+    "predict": ("op", "method", "estimator", "model", "args", "inputs"),
+    "transform": ("op", "method", "estimator", "model", "args", "inputs"),
+    "score": ("op", "method", "estimator", "model", "args", "inputs"),
+}
+
+
+def identity_fields(node: dict[str, Any]) -> dict[str, Any]:
+    """The part of *node* its identity covers."""
+    keys = IDENTITY_KEYS.get(node.get("op", ""), ())
+    return {k: node[k] for k in keys if k in node}
+
+
+def node_identity(node: dict[str, Any]) -> str:
+    """The identity of a node: the hash of the fields it covers."""
+    return hash_json(identity_fields(node))
+
+
 def node_id(op: str, identity: str) -> str:
     """The readable id of a node: ``@<op>_<first 12 hex of its identity>``."""
     return f"@{op}_{identity.split(':', 1)[1][:12]}"

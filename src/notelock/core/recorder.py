@@ -28,6 +28,7 @@ from .canonical import IncrementalDumper, to_plain
 from .environment import rng_state_hash
 from .events import EventManager
 from .interceptors import READERS, InterceptorRegistry
+from .producers import Producers, is_trivial
 
 #: names the kernel itself provides; reading them is never hidden state
 KERNEL_NAMES = frozenset({
@@ -47,13 +48,6 @@ def is_internal_name(name: str) -> bool:
     if name.startswith("_") and name[1:].isdigit():
         return True
     return name.startswith("__") and name.endswith("__")
-
-
-def _is_trivial(value: Any) -> bool:
-    """Values too common to imply an edge when two nodes share them (``n = 5``)."""
-    if value is None or isinstance(value, (bool, int, float, complex, types.ModuleType)):
-        return True
-    return isinstance(value, (str, bytes)) and len(value) <= 256
 
 
 def _now() -> str:
@@ -81,6 +75,10 @@ class CellRun:
     #: served from the cache: they hold as recorded, so nothing is re-hashed
     restored: dict[str, Any] | None = None
     cell_id: str | None = None
+    #: producers of the values the cell read (what its inner values derive from)
+    read_inputs: list[str] = field(default_factory=list)
+    #: what the cell printed and displayed (hashes), given by the face
+    shown: dict[str, Any] | None = None
 
 
 class Session:
@@ -98,7 +96,12 @@ class Session:
         self.nodes: dict[str, dict[str, Any]] = {}
         self.schemas: dict[str, dict[str, Any]] = {}
         self.durations: dict[str, float] = {}
-        self.producers: dict[str, str] = {}
+        #: value → the node that produced it (object first, then content)
+        self.producers = Producers()
+        #: names whose values were derived from a clock (``elapsed = time.time() - t0``)
+        self.timing_names: set[str] = set()
+        #: measured times left out of fitted state hashes, by fit node
+        self.fitted_timings: dict[str, dict[str, Any]] = {}
         self.started = _now()
         self.current: CellRun | None = None
         self.interceptors = InterceptorRegistry(self)
@@ -166,7 +169,8 @@ class Session:
                 opaque.append(name)
         uses = codeinfo.code_uses(names, self.ns, hashing.function_code_hash)
         ident_options = {k: v for k, v in run.options.items() if k in IDENTITY_OPTIONS and v}
-        node = {
+        run.read_inputs = self._inputs_for([(h, run.read_values[n]) for n, h in reads.items()], fallback=False)
+        node: dict[str, Any] = {
             "op": "cell",
             "code": hashing.code_hash(run.code),
             "reads": reads,
@@ -174,11 +178,11 @@ class Session:
             "options": to_plain(ident_options),
             # ids of the producing nodes make identities Merkle-like: a change
             # anywhere upstream gives every node below it a new id
-            "inputs": self._inputs_for([(h, run.read_values[n]) for n, h in reads.items()],
-                                       fallback=False),
+            "inputs": run.read_inputs,
         }
-        identity = hashing.hash_json(node)
-        node["identity"] = identity
+        # what is known before the cell runs (the cache's key); the identity
+        # also covers the nodes recorded inside the cell, known at its end
+        node["key"] = hashing.hash_json(node)
         node["cell"] = run.index
         if opaque:
             node["opaque"] = sorted(opaque)
@@ -188,7 +192,6 @@ class Session:
         rng = _rng_state_hash()
         if rng:
             node["rng_state"] = rng
-        run.node_id = lockfile.node_id("cell", identity)
         run.node = node
         self.events.trigger("cell_begin", run)
 
@@ -208,7 +211,7 @@ class Session:
         entry["writes"] = sorted({n for n in run.facts.writes if not is_internal_name(n)} | rebound)
         if error is not None:
             entry["error"] = type(error).__name__
-        if run.locked and run.node is not None and run.node_id is not None:
+        if run.locked and run.node is not None:
             try:
                 self._finish_locked(run, entry, rebound)
             except Exception as err:  # noqa: BLE001
@@ -267,40 +270,66 @@ class Session:
 
     def _finish_locked(self, run: CellRun, entry: dict[str, Any], rebound: set[str]) -> None:
         node = run.node
-        assert node is not None and run.node_id is not None
+        assert node is not None
+        node["nodes"] = list(dict.fromkeys(run.inner))
+        node["identity"] = lockfile.node_identity(node)
+        run.node_id = lockfile.node_id("cell", node["identity"])
         if run.restored is not None:
             node.update(run.restored)
             self._register_writes(run, entry, node["writes"])
             return
         names = sorted(rebound | {n for n in run.facts.writes if n in self.ns and not is_internal_name(n)})
         writes: dict[str, str] = {}
+        kinds: dict[str, dict[str, Any]] = {}
         opaque = set(node.get("opaque", ()))
         fresh = self._unmodified_read(run)
         for name in names:
             value = self.ns[name]
             result = fresh[1] if fresh is not None and value is fresh[0] else hashing.hash_value(value)
             writes[name] = result.digest
+            kinds[name] = value_kind(value)
             if result.opaque:
                 opaque.add(name)
         deleted = sorted(n for n in run.ids_before if n not in self.ns and not is_internal_name(n))
         node["writes"] = writes
+        node["kinds"] = kinds
         if deleted:
             node["deleted"] = deleted
         if opaque:
             node["opaque"] = sorted(opaque)
+        timing = self._timing_writes(run, names)
+        if timing:
+            node["timing"] = timing
+        if run.shown:
+            node["shown"] = run.shown
         node["output"] = hashing.hash_json(writes)
         self._register_writes(run, entry, writes)
+
+    def _timing_writes(self, run: CellRun, names: list[str]) -> list[str]:
+        """Written names whose values come from a clock: a number, timedelta or
+        datetime assigned from a clock call (or from such a value), in this
+        cell or an earlier one."""
+        derived = codeinfo.clock_derived(run.code, self.timing_names)
+        found = sorted(n for n in names if n in derived and is_clock_value(self.ns.get(n)))
+        self.timing_names |= set(found)
+        self.timing_names -= {n for n in names if n not in found}  # rebound to something else
+        return found
 
     def _register_writes(self, run: CellRun, entry: dict[str, Any], writes: dict[str, str]) -> None:
         node = run.node
         assert node is not None and run.node_id is not None
+        nid = run.node_id
         with self._mutex:
-            self.nodes.setdefault(run.node_id, node)
-            self.durations[run.node_id] = round(time.perf_counter() - run.started, 6)
+            # the same computation again: the record holds this execution's values
+            self.nodes[nid] = node
+            self.durations[nid] = round(time.perf_counter() - run.started, 6)
+            inner = set(run.inner)
             for name, digest in writes.items():
-                if not _is_trivial(self.ns.get(name)):
-                    self.producers.setdefault(digest, run.node_id)
-        entry["node"] = run.node_id
+                value = self.ns.get(name)
+                if self.producers.of_object(value) in inner:
+                    continue  # produced by a call inside the cell: that node is its producer
+                self.producers.add(value, digest, nid)
+        entry["node"] = nid
         entry["nodes"] = list(run.inner)
         if run.options:
             entry["options"] = to_plain({k: v for k, v in run.options.items() if v})
@@ -313,32 +342,36 @@ class Session:
         inputs: dict[str, None] = {}
         unknown = False
         for digest, value in values:
-            producer = self.producers.get(digest)
+            producer = self.producers.find(value, digest)
             if producer is not None:
                 inputs.setdefault(producer, None)
-            elif not _is_trivial(value):
+            elif not is_trivial(value):
                 unknown = True
         run = self.current
-        if fallback and unknown and run is not None and run.node_id is not None:
-            inputs.setdefault(run.node_id, None)
-            for nid in run.inner:
+        if fallback and unknown and run is not None and run.node is not None:
+            # a value the cell computed itself: it derives from what the cell
+            # read and from what was recorded in it so far
+            for nid in (*run.read_inputs, *run.inner):
                 inputs.setdefault(nid, None)
         return list(inputs)
 
     def _add_node(self, op: str, ident_fields: dict[str, Any], facts: dict[str, Any],
                   produced: list[tuple[str, Any]], seconds: float) -> str:
-        identity = hashing.hash_json({"op": op, **ident_fields})
+        covered = {"op": op, **ident_fields}
+        uncovered = sorted(set(covered) - set(lockfile.IDENTITY_KEYS[op]))
+        if uncovered:  # a field the lock could not verify on load
+            raise ValueError(f"{op} node fields not covered by its identity: {uncovered}")
+        identity = lockfile.node_identity(covered)
         nid = lockfile.node_id(op, identity)
-        node = {"op": op, **ident_fields, **facts, "identity": identity}
+        node = {**covered, **facts, "identity": identity}
         run = self.current
         with self._mutex:
-            if nid not in self.nodes:
-                node["cell"] = run.index if run else len(self.cells)
-                self.nodes[nid] = node
+            # the same computation again: the record holds this execution's facts
+            node["cell"] = run.index if run else len(self.cells)
+            self.nodes[nid] = node
             self.durations[nid] = round(seconds, 6)
             for digest, value in produced:
-                if digest and not _is_trivial(value):
-                    self.producers.setdefault(digest, nid)
+                self.producers.add(value, digest, nid)
         if run is not None:
             run.inner.append(nid)
         return nid
@@ -418,6 +451,7 @@ class Session:
         est, method = token["est"], token["method"]
         op = nodes.op_for_method(method)
         ident: dict[str, Any] = {"method": method, "estimator": hashing.estimator_path(est)}
+        timings: dict[str, Any] = {}
         facts: dict[str, Any] = {}
         values = list(token["values"])
         produced: list[tuple[str, Any]] = []
@@ -430,6 +464,7 @@ class Session:
             output = hashing.value_hash(est)
             facts["output"] = output
             produced.append((output, est))
+            timings = hashing.fitted_timings(est)
             if result is not est:
                 result_hash = hashing.value_hash(result)
                 facts["result"] = result_hash
@@ -445,7 +480,10 @@ class Session:
         if rows is not None:
             facts["rows"] = rows
         ident["inputs"] = self._inputs_for(values)
-        self._add_node(op, ident, facts, produced, seconds)
+        nid = self._add_node(op, ident, facts, produced, seconds)
+        if op == "fit" and timings:
+            with self._mutex:
+                self.fitted_timings[nid] = timings
 
     def _submit(self, func: Callable, *args: Any) -> Any:
         if self._pool is None:
@@ -481,6 +519,7 @@ class Session:
                 "schemas": dict(self.schemas),
                 "session": {"imports": self.imports, "preexisting": self.preexisting,
                             "provided": sorted(n for n in self.provided if not is_internal_name(n))},
+                "rules": {"hashing": hashing.RULES_VERSION, "fitted_state": [hashing.TIMING_RULE]},
                 "run": {"started": self.started, "updated": _now(),
                         "durations_s": dict(self.durations), "notelock": _version()},
             }
@@ -508,6 +547,38 @@ class Session:
 
 #: %%lock options that can change a cell's result and so are part of its identity
 IDENTITY_OPTIONS: frozenset[str] = frozenset()
+
+
+def value_kind(value: Any) -> dict[str, Any]:
+    """What a replay names when a variable's value differs: its type, shape, dtype."""
+    kind: dict[str, Any] = {"type": hashing.type_name(value)}
+    shape = getattr(value, "shape", None)
+    if isinstance(shape, tuple) and all(isinstance(n, int) for n in shape):
+        kind["shape"] = list(shape)
+    elif isinstance(value, (list, tuple, dict, set, str, bytes)):
+        kind["len"] = len(value)
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and not callable(dtype):
+        kind["dtype"] = str(dtype)
+    elif hasattr(value, "dtypes") and hasattr(getattr(value, "dtypes", None), "items"):
+        try:
+            kind["dtypes"] = hashing.hash_json({str(k): str(v) for k, v in value.dtypes.items()})
+        except Exception:  # noqa: BLE001 - a description only
+            pass
+    return kind
+
+
+def is_clock_value(value: Any) -> bool:
+    """Values a clock gives: numbers, timedeltas, datetimes (and their NumPy/pandas forms)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float, _dt.timedelta, _dt.datetime)):
+        return True
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(value, (np.number, np.datetime64, np.timedelta64)):
+        return True
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(value, (pd.Timedelta, pd.Timestamp))
 
 
 def contract_of(options: dict[str, Any]) -> dict[str, Any] | None:

@@ -196,7 +196,7 @@ class StoreHooks:
         if not run.options.get("cache") or run.node is None:
             return
         try:
-            found = _cache.lookup(self.store(), run.node["identity"])
+            found = _cache.lookup(self.store(), run.node["key"])
         except Exception as err:  # noqa: BLE001 - a broken store means a miss, not a failed cell
             found = _cache.Miss(f"the cache could not be read: {type(err).__name__}: {err}")
         if isinstance(found, _cache.Restore):
@@ -204,7 +204,7 @@ class StoreHooks:
             self.restoring = found
             return
         if found.reason:
-            self.recording.warn(f"notelock: {run.node_id} runs again: {found.reason}")
+            self.recording.warn(f"notelock: the cell runs again: {found.reason}")
         self._pending_run = run
         self._capture = _Capture(self.shell)
 
@@ -263,7 +263,7 @@ class StoreHooks:
             values = {n: session.ns[n] for n in names if n in session.ns}
             values.update(self._mutated_reads(run))
             outcome = _cache.Outcome(
-                key=run.node["identity"], node_id=run.node_id, node=run.node, inner=list(run.inner),
+                key=run.node["key"], node_id=run.node_id, node=run.node, inner=list(run.inner),
                 nodes={nid: session.nodes[nid] for nid in run.inner if nid in session.nodes},
                 schemas={n["schema"]: session.schemas[n["schema"]] for nid in run.inner
                          if (n := session.nodes.get(nid, {})).get("schema") in session.schemas},

@@ -24,16 +24,22 @@ is already in ``sys.modules``.
 from notelock.core.hashing.api import HashResult, hash_value, value_hash
 from notelock.core.hashing.base import PREFIX, RULES_VERSION, hash_bytes, hash_file, hash_json
 from notelock.core.hashing.estimators import (
+    TIMING_RULE,
     estimator_params,
     estimator_path,
     fitted_state_hash,
+    fitted_timings,
     is_fitted,
 )
+from notelock.core.hashing.names import type_name
 from notelock.core.hashing.source import code_hash, function_code_hash
 
 __all__ = [
     "PREFIX",
     "RULES_VERSION",
+    "TIMING_RULE",
+    "fitted_timings",
+    "type_name",
     "HashResult",
     "code_hash",
     "estimator_params",

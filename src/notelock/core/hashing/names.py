@@ -83,6 +83,14 @@ def type_path(cls: type) -> str:
     return public_name(cls)
 
 
+def type_name(value: Any) -> str:
+    """Dotted public path of a value's class (for messages and descriptions)."""
+    try:
+        return type_path(type(value))
+    except Exception:  # noqa: BLE001 - a broken class still gets a name
+        return type(value).__name__
+
+
 def cacheable(t: type) -> bool:
     """Whether *t* comes from builtins or a package whose classes are never redefined."""
     module = getattr(t, "__module__", None)

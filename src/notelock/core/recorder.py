@@ -523,6 +523,9 @@ class Session:
                 "run": {"started": self.started, "updated": _now(),
                         "durations_s": dict(self.durations), "notelock": _version()},
             }
+            if self.fitted_timings:
+                # measured times the fitted-state rule leaves out of identities
+                data["run"]["fitted_timings"] = {k: dict(v) for k, v in self.fitted_timings.items()}
         for callback in list(self.events.callbacks["lock_data"]):
             try:
                 callback(data)
@@ -586,9 +589,13 @@ def contract_of(options: dict[str, Any]) -> dict[str, Any] | None:
     if options.get("nondeterministic"):
         return {"verify": "none"}
     rtol, atol = options.get("rtol"), options.get("atol")
+    contract: dict[str, Any] | None = None
     if rtol or atol:
-        return {"verify": "tolerance", "rtol": rtol or 0.0, "atol": atol or 0.0}
-    return None
+        contract = {"verify": "tolerance", "rtol": rtol or 0.0, "atol": atol or 0.0}
+    names = options.get("nondeterministic_names")
+    if names:
+        contract = {**(contract or {"verify": "exact"}), "not_verified": sorted(names)}
+    return contract
 
 
 def importable_reference(value: Any) -> str | None:

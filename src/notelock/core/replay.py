@@ -234,7 +234,9 @@ class Judge:
     def _keep(self, rid: str, verdict: dict[str, Any]) -> None:
         self.verdicts[rid] = verdict
         self.order.append(rid)
-        if verdict.get("replayed") != verdict.get("recorded"):
+        # what can explain a divergence downstream: a result that differs and
+        # was not found to reproduce (measured times do not count)
+        if verdict.get("replayed") != verdict.get("recorded") and verdict["verdict"] != REPRODUCED:
             self.differs.add(rid)
 
     def _base(self, rid: str, node: dict[str, Any], pid: str | None, pnode: dict[str, Any] | None) -> dict[str, Any]:
@@ -263,6 +265,9 @@ class Judge:
         if contract.get("verify") == "none":
             v.update(verdict=NOT_VERIFIED, detail="declared nondeterministic")
             return v
+        if node["op"] == "cell" and contract.get("verify") != "tolerance":
+            self._judge_cell(v, node, pnode, contract, notes, event)
+            return v
         if node.get("opaque"):
             v.update(verdict=NOT_VERIFIED, detail="opaque output (hashed by a fallback): "
                      + ", ".join(map(str, node["opaque"])))
@@ -285,6 +290,63 @@ class Judge:
             return v
         v.update(verdict=DIVERGED, detail="; ".join([*notes, self._divergence(rid, node, pnode)]))
         return v
+
+    def _judge_cell(self, v: dict[str, Any], node: dict[str, Any], pnode: dict[str, Any],
+                    contract: dict[str, Any], notes: list[str], event: dict[str, Any]) -> None:
+        """A cell's verdict from its variables, one by one, and from what it showed.
+
+        A variable that differs is reported with the kind of difference; one
+        that comes from a clock (``timing``), is declared nondeterministic, or
+        could only be hashed by a fallback is *not verified* without failing
+        the cell, while the cell's other variables are still verified.
+        """
+        wa, wb = node.get("writes") or {}, pnode.get("writes") or {}
+        exempt = {**{n: "declared nondeterministic" for n in contract.get("not_verified", ())},
+                  **{n: "opaque" for n in node.get("opaque", ()) if n in wa},
+                  **{n: "timing" for n in node.get("timing", ())}}
+        variables: dict[str, dict[str, str]] = {}
+        for name in sorted(set(wa) | set(wb)):
+            if name not in wb:
+                variables[name] = {"verdict": DIVERGED, "detail": "not bound by the replay"}
+            elif name not in wa:
+                variables[name] = {"verdict": DIVERGED, "detail": "bound only by the replay"}
+            elif wa[name] == wb[name] and name not in exempt:
+                variables[name] = {"verdict": REPRODUCED, "detail": ""}
+            elif name in exempt:
+                variables[name] = {"verdict": NOT_VERIFIED, "detail": f"{exempt[name]} — not verified"}
+            else:
+                variables[name] = {"verdict": DIVERGED, "detail": difference_kind(
+                    (node.get("kinds") or {}).get(name), (pnode.get("kinds") or {}).get(name))}
+        shown_a, shown_b = node.get("shown"), pnode.get("shown")
+        shown_differs = bool(shown_a or shown_b) and (shown_a or {}).get("digest") != (shown_b or {}).get("digest")
+        if variables:
+            v["variables"] = variables
+        diverged = [n for n, x in variables.items() if x["verdict"] == DIVERGED]
+        unverified = [n for n, x in variables.items() if x["verdict"] == NOT_VERIFIED]
+        parts = [f"{n}: {variables[n]['detail']}" for n in diverged]
+        if shown_differs:
+            what = ", ".join((shown_a or shown_b or {}).get("parts") or ["output"])
+            parts.append(f"what the cell showed differs ({what})")
+        if diverged or shown_differs:
+            v.update(verdict=DIVERGED, detail="; ".join([*notes, *parts, self._cause_inside(v)]))
+            return
+        parts += [f"{n}: {variables[n]['detail']}" for n in unverified]
+        if unverified and len(unverified) == len(variables) and not shown_a:
+            v.update(verdict=NOT_VERIFIED, detail="; ".join([*notes, *parts]))
+            return
+        if event.get("drifted") and not event.get("served"):
+            notes.append(f"input drifted, same result ({event.get('message')})")
+        v.update(verdict=REPRODUCED, detail="; ".join([*notes, *parts]))
+
+    def _cause_inside(self, v: dict[str, Any]) -> str:
+        if self._inner_differs:
+            inner = self._inner_differs[0]
+            deeper = self.first_diverging_input(inner) or inner
+            return f"first diverging input: {deeper} {node_label(self.recorded['nodes'][deeper])} (inside the cell)"
+        first = self.first_diverging_input(v["id"])
+        if first is not None:
+            return f"first diverging input: {first} {node_label(self.recorded['nodes'][first])}"
+        return "its inputs reproduced: the cell itself gave a different result (nondeterminism or the environment)"
 
     def _tolerance(self, rid: str, node: dict[str, Any], pnode: dict[str, Any],
                    contract: dict[str, Any]) -> tuple[bool, str]:
@@ -360,6 +422,21 @@ class Judge:
         drifted = [rid for rid, v in self.verdicts.items() if v.get("drift")]
         return {"nodes": len(self.verdicts), **{k.replace(" ", "_"): n for k, n in counts.items()},
                 "drifted": drifted}
+
+
+def difference_kind(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
+    """How a variable's value differs, from the kinds recorded on each side."""
+    a, b = a or {}, b or {}
+    if a.get("type") != b.get("type"):
+        return f"type {a.get('type')} → {b.get('type')}"
+    for key in ("shape", "len"):
+        if a.get(key) != b.get(key):
+            return f"{'shape' if key == 'shape' else 'length'} {a.get(key)} → {b.get(key)}"
+    if a.get("dtype") != b.get("dtype"):
+        return f"dtype {a.get('dtype')} → {b.get('dtype')}"
+    if a.get("dtypes") != b.get("dtypes"):
+        return "column dtypes differ"
+    return "values differ"
 
 
 def exit_code(judge: Judge, *, mode: str, failed: bool = False) -> int:

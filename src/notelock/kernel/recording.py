@@ -27,6 +27,7 @@ from ..core.recorder import Session
 from ..core.workflow import WorkflowTracker, dirty_warning
 from . import contracts as _contracts
 from . import store_hooks
+from .capture import Capture, shown_of
 
 _FLUSH_DELAY_S = 1.0
 
@@ -92,6 +93,7 @@ class Recording:
         self._dirty_warned = False
         self.loading_cell = False
         self.closed = False
+        self._capture: Capture | None = None
         # snapshots, the cell cache and lock history
         self.store_hooks = store_hooks.attach(self)
 
@@ -137,6 +139,10 @@ class Recording:
             header, body = split if split is not None else (None, raw)
             options = protocol.parse_lock_options(header) if header is not None else None
             code = self.shell.transform_cell(body)
+            if header is not None:
+                # started before the session's cell_begin event, so that a tee
+                # started there (the cache's) is inside this one and stops first
+                self._capture = Capture(self.shell)
             self.session.begin_cell(raw, code, locked=header is not None, options=options,
                                     cell_id=getattr(info, "cell_id", None))
         except Exception as err:  # noqa: BLE001 - never fail the user's cell
@@ -147,6 +153,8 @@ class Recording:
         self.depth = max(0, self.depth - 1)
         if self.depth > 0:
             return
+        capture, self._capture = self._capture, None
+        items = capture.stop() if capture is not None else None  # first: never leave a tee behind
         try:
             if self.loading_cell:
                 self.loading_cell = False
@@ -157,6 +165,8 @@ class Recording:
             if self.session.current is None:
                 return
             error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
+            if items is not None and self.session.current.locked:
+                self.session.current.shown = shown_of(items, getattr(result, "result", None), self.shell)
             entry = self.session.end_cell(error, execution_count=getattr(result, "execution_count", None))
             if entry is None:
                 return

@@ -33,70 +33,11 @@ from ..core.errors import NotelockError
 from ..core.snapshots import SnapshotObserver
 from ..core.store import Store, format_size, parse_size, store_for
 from .attached import recording_of
+from .capture import Capture
 
 #: what a swapped cell body calls: ``restore_cached()`` of this module, which
 #: finds the running shell's recording (nothing is looked up by object id)
 _RESTORE_CALL = f"__import__({__name__!r}, fromlist=['restore_cached']).restore_cached()"
-
-
-class _Capture:
-    """Tee a cell's stdout, stderr and displays into a list, passing everything on."""
-
-    def __init__(self, shell: Any):
-        self.items: list[dict[str, Any]] = []
-        self._undo: list[tuple[Any, str, bool, Any]] = []
-        for name in ("stdout", "stderr"):
-            stream = getattr(sys, name)
-            self._patch(stream, "write", self._stream_writer(name, stream.write))
-        pub = getattr(shell, "display_pub", None)
-        if pub is not None:
-            self._patch(pub, "publish", self._publisher(pub.publish))
-
-    def _patch(self, obj: Any, attr: str, value: Any) -> None:
-        # an instance attribute, as IPython's own output tee does: the stream
-        # objects keep their class (ipykernel checks it)
-        try:
-            had = attr in vars(obj)
-            before = getattr(obj, attr)
-            setattr(obj, attr, value)
-            self._undo.append((obj, attr, had, before))
-        except (AttributeError, TypeError):
-            pass
-
-    def _stream_writer(self, name: str, original: Any) -> Any:
-        items = self.items
-
-        def write(data: Any, *args: Any, **kwargs: Any) -> Any:
-            if isinstance(data, str) and data:
-                if items and items[-1].get("stream") == name:
-                    items[-1]["text"] += data
-                else:
-                    items.append({"stream": name, "text": data})
-            return original(data, *args, **kwargs)
-
-        return write
-
-    def _publisher(self, original: Any) -> Any:
-        items = self.items
-
-        def publish(data: Any, metadata: Any = None, *args: Any, **kwargs: Any) -> Any:
-            if not kwargs.get("update"):
-                items.append({"display": dict(data or {}), "metadata": dict(metadata or {})})
-            return original(data, metadata, *args, **kwargs)
-
-        return publish
-
-    def stop(self) -> list[dict[str, Any]]:
-        while self._undo:
-            obj, attr, had, before = self._undo.pop()
-            try:
-                if had:
-                    setattr(obj, attr, before)
-                else:
-                    delattr(obj, attr)
-            except (AttributeError, TypeError):
-                pass
-        return self.items
 
 
 class _SwapBody(ast.NodeTransformer):
@@ -131,7 +72,7 @@ class StoreHooks:
         self.snapshot_all = False
         self.restoring: _cache.Restore | None = None
         self.swapped = False
-        self._capture: _Capture | None = None
+        self._capture: Capture | None = None
         self._pending_run: Any = None
         self._ended: Any = None
         self._result: Any = None
@@ -206,7 +147,7 @@ class StoreHooks:
         if found.reason:
             self.recording.warn(f"notelock: the cell runs again: {found.reason}")
         self._pending_run = run
-        self._capture = _Capture(self.shell)
+        self._capture = Capture(self.shell)
 
     def apply_restore(self) -> Any:
         """Bind the stored variables, show the outputs, return the last value."""

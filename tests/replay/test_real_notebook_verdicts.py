@@ -1,0 +1,107 @@
+"""Replay verdicts that are right on code nobody here wrote: each case is a
+notebook in the style of third-party tutorials, locked headless (lock-all, as
+``notelock lock`` does for a notebook that does not use notelock), then
+replayed in a fresh kernel."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = [pytest.mark.kernel, pytest.mark.slow]
+
+
+def notelock(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "notelock", *args], cwd=cwd, env=dict(os.environ),
+                          capture_output=True, text=True, timeout=600)
+
+
+def lock_and_replay(folder: Path, *cells: str) -> tuple[dict, dict]:
+    path = folder / "nb.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), path)
+    built = notelock("lock", "nb.ipynb", cwd=folder)
+    assert built.returncode == 0, built.stdout + built.stderr
+    replay = notelock("replay", "nb.lock.json", "--json", cwd=folder)
+    assert replay.returncode in (0, 1), replay.stdout + replay.stderr
+    return json.loads((folder / "nb.lock.json").read_text()), json.loads(replay.stdout)
+
+
+def verdicts_by_label(report: dict) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for v in report["verdicts"]:
+        out.setdefault(v["label"], []).append(v)
+    return out
+
+
+def test_augmented_assignment_in_a_function_body_is_not_hidden_state(tmp_path: Path):
+    lock, report = lock_and_replay(
+        tmp_path,
+        "def collect(items):\n    results = []\n    count = 0\n    for x in items:\n"
+        "        results += [x * 2]\n        count += 1\n    return results, count",
+        "out = collect(range(4))\nprint(out)",
+    )
+    assert report["exit_code"] == 0, report["messages"]
+    assert report["summary"]["DIVERGED"] == 0
+
+
+def test_an_elapsed_time_cell_reproduces_with_its_timing_not_verified(tmp_path: Path):
+    lock, report = lock_and_replay(
+        tmp_path,
+        "import time\nimport numpy as np\nfrom sklearn.linear_model import LogisticRegression",
+        "t0 = time.perf_counter()\nX = np.arange(40.0).reshape(20, 2)\ny = (X[:, 0] > 15).astype(int)\n"
+        "model = LogisticRegression().fit(X, y)\nelapsed = time.perf_counter() - t0\n"
+        "print(f'fit in {elapsed:.3f} s')",
+    )
+    assert report["exit_code"] == 0, report
+    [cell] = [v for v in report["verdicts"] if v["op"] == "cell" and "elapsed" in (v.get("variables") or {})]
+    assert cell["verdict"] == "reproduced"
+    assert cell["variables"]["elapsed"] == {"verdict": "not verified", "detail": "timing — not verified"}
+    assert cell["variables"]["model"]["verdict"] == "reproduced"
+    assert "elapsed: timing — not verified" in cell["detail"]
+    [node] = [n for n in lock["nodes"].values() if n["op"] == "cell" and "elapsed" in n.get("writes", {})]
+    assert node["timing"] == ["elapsed", "t0"]
+
+
+def test_a_search_reproduces_although_its_timings_differ(tmp_path: Path):
+    lock, report = lock_and_replay(
+        tmp_path,
+        "from sklearn.datasets import load_iris\nfrom sklearn.model_selection import GridSearchCV, KFold\n"
+        "from sklearn.svm import SVC",
+        "X, y = load_iris(return_X_y=True)\ncv = KFold(3, shuffle=True, random_state=0)\n"
+        "search = GridSearchCV(SVC(), {'C': [1, 10]}, cv=cv).fit(X, y)\nprint(search.best_params_)",
+    )
+    assert report["exit_code"] == 0, report
+    assert report["summary"]["DIVERGED"] == 0 and report["summary"]["not_verified"] == 0, report["verdicts"]
+    fit = next(n for n in lock["nodes"].values() if n["op"] == "fit")
+    assert "refit_time_" in lock["run"]["fitted_timings"][next(k for k, n in lock["nodes"].items() if n is fit)]
+
+
+def test_a_printed_metric_that_changes_is_not_called_reproduced(tmp_path: Path):
+    # the score comes from an unseeded sample inside a helper: no recorded variable changes
+    lock, report = lock_and_replay(
+        tmp_path,
+        "import numpy as np\ndef score():\n    return np.random.rand(100).mean()",
+        "print(f'score {score():.6f}')",
+    )
+    assert report["exit_code"] == 1
+    [cell] = [v for v in report["verdicts"] if v["op"] == "cell" and v["verdict"] == "DIVERGED"]
+    assert "what the cell showed differs (stdout)" in cell["detail"]
+
+
+def test_a_variable_that_differs_is_named_with_the_kind_of_difference(tmp_path: Path):
+    lock, report = lock_and_replay(
+        tmp_path,
+        "import numpy as np",
+        "stable = np.arange(5)\nnoisy = np.random.rand(3)",
+    )
+    assert report["exit_code"] == 1
+    [cell] = [v for v in report["verdicts"] if v["op"] == "cell" and v["verdict"] == "DIVERGED"]
+    assert cell["variables"]["stable"]["verdict"] == "reproduced"
+    assert cell["variables"]["noisy"] == {"verdict": "DIVERGED", "detail": "values differ"}
+    assert "noisy: values differ" in cell["detail"]

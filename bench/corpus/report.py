@@ -305,14 +305,17 @@ def markdown(results: list[dict[str, Any]], t: dict[str, Any], meta: dict[str, A
         "notebook, its source (pinned by exact version and sha256, or by commit), its path",
         "there, its licence, how it is converted and any note on data; `bench/corpus/build.py`",
         "fetches and converts mechanically (`ipynb`: outputs stripped; sphinx-gallery",
-        "scripts: jupytext `py:percent`, or `py:sphinx` for scripts without `# %%`; plain",
-        "scripts: `py:light`). Examples that need the network (`fetch_openml`, URLs,",
+        "scripts: sphinx-gallery's own notebook writer, so each notebook is the one the",
+        "upstream gallery offers for download; plain scripts: jupytext `py:light`).",
+        "Examples that need the network (`fetch_openml`, URLs,",
         "`seaborn.load_dataset`), or that cannot run as a notebook (`__file__`), are left out",
         "rather than edited.",
         "",
         "| source | notebooks | pinned as | upstream | licence |",
         "| --- | ---: | --- | --- | --- |",
         *sources,
+        "",
+        *[f"- {sid}: {src['commit_note']}" for sid, src in manifest.sources.items() if src.get("commit_note")],
         "",
         "## How a notebook is judged",
         "",
@@ -354,6 +357,10 @@ def markdown(results: list[dict[str, Any]], t: dict[str, Any], meta: dict[str, A
         f"Python {meta.get('python')} on {meta.get('machine')}, {meta.get('cpus')} CPUs,"
         f" {meta.get('jobs')} notebook(s) at a time, {meta.get('seconds')} s in all. {env}.",
         "",
+        "Timings come from runs two at a time on two cores, so a single notebook's ratio is",
+        "noisy (±30 % on the shortest ones); the corpus total is the figure to hold against",
+        "the target. `shutdown` is how long each run waited after its last cell.",
+        "",
         table(results),
         "",
         "### Totals",
@@ -363,6 +370,8 @@ def markdown(results: list[dict[str, Any]], t: dict[str, Any], meta: dict[str, A
     ]
     findings = _findings(results)
     if findings:
-        lines += ["### Findings", "", "Where notelock changed what a user sees, or replay's verdict was wrong:", "",
+        lines += ["### Findings", "", "Where the locked run's outputs differ from the plain run's, or the plain runs agree but the"
+                  " replay did not say `reproduced` (each to be judged: a variable that holds a measured time"
+                  " differs between runs even when every printed output agrees):", "",
                   *findings, ""]
     return "\n".join(lines)

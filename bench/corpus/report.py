@@ -155,7 +155,8 @@ def totals(results: list[dict[str, Any]]) -> dict[str, Any]:
         "stable": len(stable),
         "stable_reproduced": len(stable_reproduced),
         "stable_reproduced_or_not_verified": len(stable_verified_ok),
-        "false_verdicts": [r["name"] for r in stable if r.get("replay_verdict") in ("DIVERGED", "error", "—")],
+        "false_verdicts": [r["name"] for r in stable if (r.get("locked") or {}).get("ok")
+                           and r.get("replay_verdict") in ("DIVERGED", "error", "—")],
         "unstable": len(unstable),
         "unstable_flagged": len(unstable_flagged),
         "unstable_missed": [r["name"] for r in unstable if r not in unstable_flagged],
@@ -190,7 +191,7 @@ def totals_text(t: dict[str, Any]) -> str:
         f"- outputs identical to plain: {t['identical']} of {run} ({_mark(t['identical'] == run)})",
         f"- plain baseline stable: {t['stable']} of {run}; of those, replay `reproduced`: {t['stable_reproduced']}"
         f" ({_mark(t['stable_reproduced'] == t['stable'])}), reproduced with some nodes not verified:"
-        f" {t['stable_reproduced_or_not_verified'] - t['stable_reproduced']}",
+        f" {t['stable_reproduced_or_not_verified'] - t['stable_reproduced']}, DIVERGED or failed: {len(t['false_verdicts'])}",
         f"- plain baseline differs: {t['unstable']}; flagged by replay (DIVERGED or not verified): {t['unstable_flagged']}"
         f" ({_mark(t['unstable_flagged'] == t['unstable'])})",
     ]

@@ -6,7 +6,7 @@ working directory is the notebook's folder:
 
 1. **plain**, twice: nbclient, as ``jupyter nbconvert --execute`` runs it;
    the two runs are the baseline: a cell whose outputs differ between them
-   is nondeterministic by itself;
+   (images compared by their bytes here) is nondeterministic by itself;
 2. **locked**, in lock-all mode, through notelock's own headless build
    (``build_lock(path, nb=nb)`` executes ``nb`` in place, so its outputs are
    the locked run's), writing ``<notebook>.lock.json`` beside it;
@@ -218,14 +218,16 @@ def views(nb: Any, roots: list[str]) -> dict[int, dict[str, Any]]:
     return {i: masking.cell_view(c, roots) for i, c in code_cells(nb)}
 
 
-def compare_runs(a: dict[int, dict[str, Any]], b: dict[int, dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
-    """Cell index → differences, for the cells whose outputs differ."""
+def compare_runs(a: dict[int, dict[str, Any]], b: dict[int, dict[str, Any]], *, image_content: bool = False
+                 ) -> dict[int, list[dict[str, Any]]]:
+    """Cell index → differences, for the cells whose outputs differ (see
+    :func:`bench.corpus.masking.compare_views` for *image_content*)."""
     out: dict[int, list[dict[str, Any]]] = {}
     for i in sorted(set(a) | set(b)):
         if i not in a or i not in b:
             out[i] = [{"what": "cell", "a": "present" if i in a else "missing", "b": "present" if i in b else "missing"}]
             continue
-        d = masking.compare_views(a[i], b[i])
+        d = masking.compare_views(a[i], b[i], image_content=image_content)
         if d:
             out[i] = d
     return out
@@ -430,7 +432,7 @@ def _run_steps(result: dict[str, Any], src_root: Path, rel: str, base: Path, *, 
     if not plain1["ok"]:
         result["status"] = "plain-fails"
     # baseline: the two plain runs
-    unstable = compare_runs(v1, v2)
+    unstable = compare_runs(v1, v2, image_content=True)
     result["baseline"] = {"stable": not unstable and plain1["ok"] == plain2["ok"],
                           "cells": [_cell_report(plain1["nb"], i, d) for i, d in sorted(unstable.items())]}
     # 3. locked against plain (run 1), cell by cell

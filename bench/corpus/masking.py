@@ -19,6 +19,8 @@ says nothing about its result:
 | ``temp-path`` | paths under the temporary folders (``/tmp/…``, ``/var/folders/…``, ``ipykernel_NNN/…``) and the run's own folder | ``<tmp>`` |
 | ``pid`` | process ids: ``pid 1234``, ``PID=1234``, ``[1234]`` after a process name | ``pid <pid>`` |
 
+Images are compared by their presence; the plain baseline (two plain runs)
+also compares their bytes, as evidence that a notebook is not deterministic.
 Nothing else is masked: numbers without a unit of time, object reprs
 without an address, warnings, array contents are compared exactly. A rule
 that would hide a difference in a result is a bug; ``tests/corpus`` tests
@@ -29,6 +31,7 @@ of stderr before the comparison and reported on their own: each is a finding.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -134,8 +137,15 @@ def cell_view(cell: Any, roots: Iterable[str] = ()) -> dict[str, Any]:
             data = out.get("data", {})
             plain = data.get("text/plain", "")
             plain = "".join(plain) if isinstance(plain, list) else plain
-            results.append({"kind": kind, "text": mask(plain, roots),
-                            "image": any(k.startswith("image/") for k in data)})
+            images = [k for k in sorted(data) if k.startswith("image/")]
+            digest = None
+            if images:
+                h = hashlib.sha256()
+                for k in images:
+                    v = data[k]
+                    h.update(("".join(v) if isinstance(v, list) else str(v)).encode())
+                digest = h.hexdigest()[:16]
+            results.append({"kind": kind, "text": mask(plain, roots), "image": bool(images), "image_digest": digest})
         elif kind == "error":
             error = [out.get("ename", ""), mask(out.get("evalue", ""), roots)]
     err_text, notelock_lines = split_notelock_lines("".join(stderr))
@@ -143,9 +153,12 @@ def cell_view(cell: Any, roots: Iterable[str] = ()) -> dict[str, Any]:
             "error": error, "notelock": notelock_lines}
 
 
-def compare_views(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+def compare_views(a: dict[str, Any], b: dict[str, Any], *, image_content: bool = False) -> list[dict[str, Any]]:
     """The differences between two :func:`cell_view` results: a list of
-    ``{"what", "a", "b"}`` (first differing line for texts)."""
+    ``{"what", "a", "b"}`` (first differing line for texts). Images count by
+    their presence; with *image_content* also by their bytes (the plain
+    baseline uses that: a figure drawn from different numbers is evidence
+    that the notebook is not deterministic)."""
     diffs: list[dict[str, Any]] = []
     for key in ("stdout", "stderr"):
         if a[key] != b[key]:
@@ -161,6 +174,8 @@ def compare_views(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
             diffs.append({"what": f"output {i + 1} text/plain", **_first_difference(x["text"], y["text"])})
         if x["image"] != y["image"]:
             diffs.append({"what": f"output {i + 1} image", "a": x["image"], "b": y["image"]})
+        elif image_content and x.get("image_digest") != y.get("image_digest"):
+            diffs.append({"what": f"output {i + 1} image content", "a": x.get("image_digest"), "b": y.get("image_digest")})
     if a["error"] != b["error"]:
         diffs.append({"what": "error", "a": _error_text(a["error"]), "b": _error_text(b["error"])})
     return diffs

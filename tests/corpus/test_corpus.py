@@ -59,11 +59,17 @@ def test_locked_outputs_equal_plain(ci_results: dict[str, dict], name: str) -> N
 @pytest.mark.slow
 @pytest.mark.kernel
 @pytest.mark.parametrize("name", CI_NAMES)
-def test_lock_replays_without_divergence(ci_results: dict[str, dict], name: str) -> None:
+def test_replay_verdict_matches_the_plain_baseline(ci_results: dict[str, dict], name: str) -> None:
+    """Plain runs agree → the lock replays with no DIVERGED node (exit 0);
+    plain runs differ → the replay flags it (DIVERGED, or not verified)."""
     r = ci_results[name]
     assert r["replay"] is not None, _explain(r)
-    assert r["replay"]["exit_code"] == 0, _explain(r)
-    assert not any(k.upper().startswith("DIVERGED") for k in r["replay"]["counts"]), _explain(r)
+    counts = r["replay"]["counts"]
+    if r["baseline"]["stable"]:
+        assert r["replay"]["exit_code"] == 0, _explain(r)
+        assert not any(k.upper().startswith("DIVERGED") for k in counts), _explain(r)
+    else:
+        assert any(k.upper().startswith("DIVERGED") for k in counts) or counts.get("not verified"), _explain(r)
 
 
 # ---------------------------------------------------------------- positive controls

@@ -102,6 +102,14 @@ def test_views_compare_each_channel() -> None:
         assert [d["what"] for d in diffs] == [what], (what, diffs)
 
 
+def test_image_content_counts_only_when_asked() -> None:
+    a = _cell({"output_type": "display_data", "data": {"text/plain": "<Figure>", "image/png": "AAAA"}, "metadata": {}})
+    b = _cell({"output_type": "display_data", "data": {"text/plain": "<Figure>", "image/png": "BBBB"}, "metadata": {}})
+    assert compare_views(cell_view(a), cell_view(b)) == []
+    assert [d["what"] for d in compare_views(cell_view(a), cell_view(b), image_content=True)] == ["output 1 image content"]
+    assert compare_views(cell_view(a), cell_view(a), image_content=True) == []
+
+
 def test_notelock_lines_are_taken_apart() -> None:
     cell = _cell(_stream("stderr", "a warning\nnotelock: df: hashed by pickle: x.Y\n"))
     view = cell_view(cell)

@@ -359,6 +359,7 @@ def markdown(results: list[dict[str, Any]], t: dict[str, Any], meta: dict[str, A
         f"Python {meta.get('python')} on {meta.get('machine')}, {meta.get('cpus')} CPUs,"
         f" {meta.get('jobs')} notebook(s) at a time, {meta.get('seconds')} s in all. {env}.",
         "",
+        *([str(meta["note"]), ""] if meta.get("note") else []),
         "Timings come from runs two at a time on two cores, so a single notebook's ratio is",
         "noisy (±30 % on the shortest ones); the corpus total is the figure to hold against",
         "the target. `shutdown` is how long each run waited after its last cell.",

@@ -51,7 +51,7 @@ def test_undeclared_random_cell_diverges(tmp_path: Path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     line = next(ln for ln in proc.stdout.splitlines() if "cell → noise" in ln)
     assert line.split()[0] == "DIVERGED"
-    assert "the node itself gave a different result" in line
+    assert "noise: values differ" in line and "the cell itself gave a different result" in line
     # verify: run to run, the undeclared cell is unstable, so its (exact) contract does not hold
     proc = notelock("verify", "rng.lock.json", "--runs", "2", "--json", cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr

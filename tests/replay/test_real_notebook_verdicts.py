@@ -105,3 +105,32 @@ def test_a_variable_that_differs_is_named_with_the_kind_of_difference(tmp_path: 
     assert cell["variables"]["stable"]["verdict"] == "reproduced"
     assert cell["variables"]["noisy"] == {"verdict": "DIVERGED", "detail": "values differ"}
     assert "noisy: values differ" in cell["detail"]
+
+
+def test_the_notebook_can_declare_nondeterministic_variables_for_lock_all_builds(tmp_path: Path):
+    path = tmp_path / "nb.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in (
+        "import numpy as np", "stable = np.arange(5)\nnoisy = np.random.rand(3)")])
+    nb.metadata["notelock"] = {"nondeterministic": ["noisy"]}
+    nbformat.write(nb, path)
+    assert notelock("lock", "nb.ipynb", cwd=tmp_path).returncode == 0
+    replay = notelock("replay", "nb.lock.json", "--json", cwd=tmp_path)
+    report = json.loads(replay.stdout)
+    assert replay.returncode == 0, report
+    [cell] = [v for v in report["verdicts"] if v["op"] == "cell" and "noisy" in (v.get("variables") or {})]
+    assert cell["verdict"] == "reproduced"
+    assert cell["variables"]["noisy"] == {"verdict": "not verified", "detail": "declared nondeterministic — not verified"}
+    assert cell["variables"]["stable"]["verdict"] == "reproduced"
+
+
+def test_lock_nondeterministic_names_only_those_variables(tmp_path: Path):
+    lock, report = lock_and_replay(
+        tmp_path, "%load_ext notelock", "import numpy as np",
+        "%%lock --nondeterministic noisy\nstable = np.arange(5)\nnoisy = np.random.rand(3)",
+    )
+    assert report["exit_code"] == 0, report
+    [cell] = [v for v in report["verdicts"] if "noisy" in (v.get("variables") or {})]
+    assert cell["variables"]["noisy"]["verdict"] == "not verified"
+    assert cell["variables"]["stable"]["verdict"] == "reproduced"
+    node = lock["nodes"][cell["id"]]
+    assert node["contract"] == {"verify": "exact", "not_verified": ["noisy"]}

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from . import scopes
+
 _BUILTINS = frozenset(dir(builtins))
 NOTEBOOK_MODULE = "__main__"
 
@@ -35,105 +37,37 @@ class CodeFacts:
 def analyze(code: str) -> CodeFacts:
     """Names *code* (plain Python, IPython syntax already transformed) reads and binds.
 
-    Reads are names loaded at module level or referenced as globals from
-    nested functions, lambdas, comprehensions and class bodies (builtins
-    excluded); writes are names bound at module level (assignments, imports,
-    ``def``/``class``, ``for`` targets, ``global`` assignments in functions).
+    Reads are the names the code that runs now loads from the notebook's
+    namespace before binding them itself (:mod:`notelock.core.scopes`,
+    builtins excluded); late reads are globals referenced inside function and
+    lambda bodies (read when called); writes are names bound at module level
+    (assignments, imports, ``def``/``class``, ``for`` targets, ``global``
+    assignments in functions). Scopes come from CPython's :mod:`symtable`.
     """
     try:
         table = symtable.symtable(code, "<cell>", "exec")
-    except (SyntaxError, ValueError, TypeError, RecursionError):
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
         return CodeFacts(parsed=False)
-    reads: dict[str, None] = {}
     writes: dict[str, None] = {}
     late: dict[str, None] = {}
     defined = {child.get_name() for child in table.get_children()
                if child.get_type() in ("function", "class")}
     for sym in table.get_symbols():
         name = sym.get_name()
-        if sym.is_referenced() and name not in _BUILTINS:
-            reads.setdefault(name, None)
         if sym.is_assigned() or sym.is_imported() or name in defined:
             writes.setdefault(name, None)
-    _walk_children(table, reads, writes, late, immediate=True)
-    if "=" in code or set(reads) & set(writes):  # the facts below need the syntax tree: parse it once
-        try:
-            tree = ast.parse(code)
-        except (SyntaxError, ValueError, RecursionError):
-            tree = None
-        if tree is not None:
-            # `x += 1` reads x, which symtable does not report as a reference:
-            # a read of the notebook's namespace where the statement stands at
-            # module level (or in a class body, unless the class bound x
-            # first), and when called for a function that declares x global
-            now, later = _augassign_reads(tree)
-            for name in now:
-                reads.setdefault(name, None)
-            for name in later:
-                late.setdefault(name, None)
-            # `model = RF(); model.fit(X)` does not read an earlier `model`
-            for name in _bound_before_use(tree, set(reads) & set(writes)):
-                reads.pop(name, None)
+    # immediate scopes (comprehensions, class bodies) are read by the flow walk
+    _walk_children(table, {}, writes, late, immediate=True)
+    try:
+        reads = [n for n in scopes.cell_reads(tree) if n not in _BUILTINS]
+    except RecursionError:
+        return CodeFacts(parsed=False)
+    # `global x; x += 1` in a function reads x when it is called
+    for name in _augassign_reads(tree)[1]:
+        late.setdefault(name, None)
     late_only = tuple(n for n in late if n not in reads)
     return CodeFacts(reads=tuple(reads), writes=tuple(writes), late_reads=late_only)
-
-
-_UNCONDITIONAL = (ast.Assign, ast.AnnAssign, ast.Import, ast.ImportFrom, ast.FunctionDef,
-                  ast.AsyncFunctionDef, ast.ClassDef)
-
-
-def _bound_before_use(tree: ast.Module, candidates: set[str]) -> set[str]:
-    """Names among *candidates* that a top-level statement binds unconditionally
-    before any statement loads them (within one statement, loads come first:
-    ``x = x + 1`` reads ``x``)."""
-    if not candidates:
-        return set()
-    first_load: dict[str, int] = {}
-    first_store: dict[str, int] = {}
-    for index, stmt in enumerate(tree.body):
-        for name in _loads(stmt):
-            if name in candidates:
-                first_load.setdefault(name, index)
-        if isinstance(stmt, _UNCONDITIONAL):
-            for name in _stores(stmt):
-                if name in candidates:
-                    first_store.setdefault(name, index)
-    return {n for n, i in first_store.items() if i < first_load.get(n, len(tree.body))}
-
-
-def _loads(stmt: ast.stmt) -> set[str]:
-    """Names loaded where *stmt* runs (function bodies and lambdas excluded)."""
-    found: set[str] = set()
-    stack: list[ast.AST] = [stmt]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            # decorators, defaults and annotations do run now
-            if not isinstance(node, ast.Lambda):
-                stack.extend(node.decorator_list)
-            stack.extend(node.args.defaults)
-            stack.extend(d for d in node.args.kw_defaults if d is not None)
-            continue
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            found.add(node.id)
-        stack.extend(ast.iter_child_nodes(node))
-    return found
-
-
-def _stores(stmt: ast.stmt) -> set[str]:
-    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return {stmt.name}
-    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-        return {(a.asname or a.name).split(".")[0] for a in stmt.names}
-    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]  # type: ignore[attr-defined]
-    if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
-        return set()
-    found = set()
-    for target in targets:
-        for node in ast.walk(target):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                found.add(node.id)
-    return found
 
 
 _IMMEDIATE_SCOPES = ("listcomp", "setcomp", "dictcomp", "genexpr")

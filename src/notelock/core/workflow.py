@@ -241,10 +241,13 @@ def _normalise_source(source: str) -> str:
     return "\n".join(line.rstrip() for line in source.strip("\n").splitlines()).strip()
 
 
-def _code_sources(path: Path) -> set[str]:
-    """Normalised sources of the code cells of a saved notebook (v4 or v3)."""
+def _code_sources(path: Path) -> tuple[set[str], dict[str, Any]]:
+    """Normalised sources of the code cells of a saved notebook (v4 or v3), and
+    its ``metadata.notelock`` settings."""
     with open(path, encoding="utf8") as f:
         data = json.load(f)
+    settings = (data.get("metadata") or {}).get("notelock")
+    settings = settings if isinstance(settings, dict) else {}
     cells = list(data.get("cells") or [])
     for sheet in data.get("worksheets") or []:  # nbformat 3
         cells.extend(sheet.get("cells") or [])
@@ -256,7 +259,7 @@ def _code_sources(path: Path) -> set[str]:
         if isinstance(src, list):
             src = "".join(src)
         sources.add(_normalise_source(str(src)))
-    return sources
+    return sources, settings
 
 
 def container_image(environ: dict[str, str] | os._Environ[str] | None = None) -> dict[str, Any] | None:
@@ -354,6 +357,7 @@ class WorkflowTracker:
         self._nb_key: Any = object()
         self._checksum: str | None = None
         self._sources: set[str] | None = None
+        self._settings: dict[str, Any] = {}
         self._git_key: Any = object()
         self._git: dict[str, Any] = {"repository": False}
         self._git_time = 0.0
@@ -535,9 +539,19 @@ class WorkflowTracker:
         except Exception:  # noqa: BLE001 - a half-saved or invalid notebook: no checksum this time
             self._checksum = None
         try:
-            self._sources = _code_sources(self.notebook_path)
+            self._sources, self._settings = _code_sources(self.notebook_path)
         except Exception:  # noqa: BLE001 - same as above
             self._sources = None
+
+    def settings(self) -> dict[str, Any]:
+        """The saved notebook's ``metadata.notelock`` (notebook-level declarations)."""
+        if self.notebook_path is None:
+            return {}
+        try:
+            self._refresh_notebook()
+        except Exception:  # noqa: BLE001
+            return {}
+        return dict(self._settings)
 
     def snapshot(self, executed_sources: list[str] | None = None) -> dict[str, Any]:
         """The ``workflow`` section as plain JSON data.

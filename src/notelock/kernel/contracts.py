@@ -40,6 +40,8 @@ class Contracts:
         self.default: str | None = None
         self.seen: dict[str, tuple[dict[str, Any] | None, int | None]] = {}
         self.replay: ReplayPins | None = None
+        #: the notebook's metadata.notelock section, read when the file changes
+        self.settings: Any = None
         self._section_registered = False
 
     # -- schema drift within the session
@@ -70,13 +72,29 @@ class Contracts:
 
     # -- determinism contracts
     def on_cell_begin(self, run: Any) -> None:
-        """Apply the notebook-wide contract to a cell that declares none."""
+        """Apply the notebook-wide contract to a cell that declares none, and the
+        notebook's declared nondeterministic variables (``metadata.notelock``)."""
         if run.node is None:
             return
         if run.options.get("deterministic"):
             run.node["contract"] = {"verify": "exact"}
-        elif "contract" not in run.node and self.default == "nondeterministic":
+            return
+        if "contract" not in run.node and self.default == "nondeterministic":
             run.node["contract"] = {"verify": "none", "declared": "notebook"}
+            return
+        names = self.notebook_nondeterministic()
+        if names and (run.node.get("contract") or {}).get("verify") != "none":
+            contract = dict(run.node.get("contract") or {"verify": "exact"})
+            contract["not_verified"] = sorted({*contract.get("not_verified", ()), *names})
+            run.node["contract"] = contract
+
+    def notebook_nondeterministic(self) -> list[str]:
+        """``metadata.notelock.nondeterministic``: variable names no cell verifies."""
+        settings = self.settings() if self.settings is not None else {}
+        names = settings.get("nondeterministic")
+        if isinstance(names, str):
+            names = [names]
+        return [n for n in names or () if isinstance(n, str) and n.isidentifier()]
 
     def on_cell_end(self, run: Any, entry: dict[str, Any], error: BaseException | None) -> None:
         """Keep numeric summaries of what a tolerance-declared cell bound."""
@@ -134,6 +152,7 @@ def attach(recording: Any, environ: Mapping[str, str] | None = None) -> Contract
     """Subscribe the contracts (and, in a replay kernel, the read pins) to a recording's session."""
     session = recording.session
     contracts = Contracts(session)
+    contracts.settings = recording.workflow.settings
     session.events.register("after_read", contracts.observe_schema)
     session.events.register("cell_begin", contracts.on_cell_begin)
     session.events.register("cell_end", contracts.on_cell_end)

@@ -50,6 +50,15 @@ def _figure():
     return fig
 
 
+def _ols():
+    import statsmodels.api as sm
+
+    x = np.linspace(0, 1, 20)
+    results = sm.OLS(2 * x + np.sin(7 * x), sm.add_constant(x)).fit()
+    str(results.summary())  # a filled cache does not count
+    return results
+
+
 def values() -> dict[str, object]:
     """name → value (built deterministically)."""
     from scipy import stats
@@ -112,6 +121,7 @@ def values() -> dict[str, object]:
         # the scientific stack
         "scipy-randint": stats.randint(1, 11), "scipy-loguniform": stats.loguniform(1e-3, 1e3),
         "scipy-norm-family": stats.norm, "mpl-figure": _figure(),
+        "sm-ols-results": _ols(),
     }
     return out
 

@@ -66,3 +66,18 @@ def test_two_equal_reads_never_cross_link(kernel, tmp_path: Path):
     after = _lock(tmp_path)
     locked = [c for c in after["cells"] if c.get("locked")]
     assert locked[-1]["node"] == fit_cell["node"]
+
+
+def test_fits_a_library_function_makes_are_part_of_that_call(kernel, tmp_path: Path):
+    kernel.ok("import numpy as np\nfrom sklearn.model_selection import cross_val_score, permutation_test_score\n"
+              "from sklearn.linear_model import LogisticRegression\n"
+              "X = np.random.RandomState(0).rand(60, 3); y = (X[:, 0] > .5).astype(int)")
+    kernel.ok("%%lock\nscores = cross_val_score(LogisticRegression(), X, y, cv=3)\n"
+              "stat = permutation_test_score(LogisticRegression(), X, y, cv=3, n_permutations=20, random_state=0)\n"
+              "model = LogisticRegression().fit(X, y)")
+    lock = _lock(tmp_path)
+    ops = sorted(n["op"] for n in lock["nodes"].values())
+    # the user's own fit is a node; the 3 + 3 * 21 fits inside the two calls are not
+    assert ops == ["cell", "fit"]
+    cell = next(n for n in lock["nodes"].values() if n["op"] == "cell")
+    assert {"scores", "stat", "model"} <= set(cell["writes"])

@@ -37,6 +37,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from .hashing.names import is_library_file
+
 #: module → reader functions intercepted in it (recorded as ``module.name``)
 READER_MODULES: dict[str, tuple[str, ...]] = {
     "pandas": (
@@ -343,8 +345,10 @@ class InterceptorRegistry:
                             self.sink.after_read, read)
 
     def call_method(self, est: Any, name: str, bound: Callable, args: tuple, kwargs: dict) -> Any:
-        """Run an estimator method; record it if it is an outermost call."""
-        if not self._recording():
+        """Run an estimator method; record it if it is an outermost call made by
+        the notebook's own code (the fits ``cross_val_score`` or
+        ``permutation_test_score`` make are part of that call, not nodes)."""
+        if not self._recording() or not _called_by_user_code(sys._getframe(2)):
             return bound(*args, **kwargs)
         return self._record(f"{type(est).__name__}.{name}",
                             lambda: self.sink.before_method(est, name, bound, args, kwargs),
@@ -434,6 +438,19 @@ class _NotifyingLoader:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._loader, name)
+
+
+_LIBRARY_FILES: dict[str, bool] = {}
+
+
+def _called_by_user_code(frame: Any) -> bool:
+    """Whether *frame* (the caller of an intercepted method) runs notebook code
+    or the user's own modules, rather than an installed library's."""
+    filename = frame.f_code.co_filename
+    known = _LIBRARY_FILES.get(filename)
+    if known is None:
+        known = _LIBRARY_FILES[filename] = is_library_file(filename)
+    return not known
 
 
 def _all_subclasses(cls: type) -> list[type]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
+from typing import Any
 
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
@@ -166,18 +167,7 @@ class _Walk:
                     self.bind_target(item.optional_vars, bound)
             bound = self.block(node.body, bound, annotations)
         elif isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
-            after_body = self.block(node.body, set(bound), annotations)
-            ends = [self.block(node.orelse, set(after_body), annotations)]
-            for handler in node.handlers:
-                self.expr(handler.type, bound)
-                inside = set(bound)
-                if handler.name:
-                    inside.add(handler.name)
-                inside = self.block(handler.body, inside, annotations)
-                inside.discard(handler.name or "")  # Python deletes it after the handler
-                ends.append(inside)
-            joined = set.intersection(*ends)
-            bound = self.block(node.finalbody, joined, annotations)
+            bound = self.try_stmt(node, bound, annotations)
         elif isinstance(node, ast.Delete):
             for target in node.targets:
                 if isinstance(target, ast.Name):
@@ -198,6 +188,20 @@ class _Walk:
                 if isinstance(child, ast.expr):
                     self.expr(child, bound)
         return bound
+
+    def try_stmt(self, node: Any, bound: set[str], annotations: bool) -> set[str]:
+        """``try`` (and ``try*``): what is certainly bound after it."""
+        after_body = self.block(node.body, set(bound), annotations)
+        ends = [self.block(node.orelse, set(after_body), annotations)]
+        for handler in node.handlers:
+            self.expr(handler.type, bound)
+            inside = set(bound)
+            if handler.name:
+                inside.add(handler.name)
+            inside = self.block(handler.body, inside, annotations)
+            inside.discard(handler.name or "")  # Python deletes it after the handler
+            ends.append(inside)
+        return self.block(node.finalbody, set.intersection(*ends), annotations)
 
     def pattern(self, node: ast.AST, bound: set[str]) -> None:
         for sub in ast.walk(node):

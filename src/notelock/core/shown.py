@@ -11,9 +11,12 @@ The masking rules (named in the lock, ``shown.masked``):
 
 * ``address``: memory addresses (``0x7f3a2c1b9e80``);
 * ``time``: a number followed by a unit of time (``3.2 s``, ``12ms``,
-  ``1.5e-03 sec``, ``2 minutes``), and every decimal number on a line that
-  speaks of time (``elapsed``, ``took``, ``duration``, ``time``,
-  ``seconds``), such as ``%%time``'s ``Wall time:`` lines;
+  ``1.5e-03 sec``, ``2 minutes``), and a decimal number that closely follows
+  a word that speaks of time (``took 3.25``, ``'time': 0.014``, ``elapsed
+  12.5``);
+* ``clock``: clock readings (``22:40:01``, ``2026-12-01T22:40:01``) and the
+  date a report stamps itself with (a ``Date:`` field such as statsmodels'
+  ``Date: Tue, 01 Dec 2026``);
 * ``progress``: progress-bar lines (``45%|████      |``) and carriage-return
   rewrites (only the last state of a line counts).
 
@@ -30,9 +33,12 @@ from .hashing import hash_bytes
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{4,}")
 _DURATION = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s?"
                        r"(?:ns|µs|us|ms|s|sec|secs|second|seconds|min|mins|minute|minutes|h|hr|hours)(?!\w|\.\w)")
-_TIME_WORDS = re.compile(r"(?i)\b(elapsed|took|duration|time|times|seconds|runtime|wall)\b")
-_DECIMAL = re.compile(r"(?<![\w.])[-+]?\d+\.\d+(?:[eE][-+]?\d+)?")
+#: a decimal number shortly after a word that speaks of time ("took 3.25", "'time': 0.014")
+_TIMED_NUMBER = re.compile(r"(?i)\b(elapsed|took|duration|time|times|seconds|runtime|wall)\b([^\d\n]{0,12})"
+                           r"[-+]?\d+\.\d+(?:[eE][-+]?\d+)?")
 _PROGRESS = re.compile(r"\d+%\|")
+_CLOCK = re.compile(r"(?:\d{4}-\d{2}-\d{2}[T ])?(?<![\d:])\d{1,2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?(?![\d:])")
+_STAMP = re.compile(r"(Date:\s+)(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} \w{3} \d{4}")
 
 
 def mask(text: str) -> tuple[str, list[str]]:
@@ -49,9 +55,11 @@ def mask(text: str) -> tuple[str, list[str]]:
         masked = _ADDRESS.sub("0x…", line)
         if masked != line:
             applied.append("address")
-        timed = _DURATION.sub("<time>", masked)
-        if _TIME_WORDS.search(timed):
-            timed = _DECIMAL.sub("<time>", timed)
+        clocked = _STAMP.sub(r"\1<date>", _CLOCK.sub("<clock>", masked))
+        if clocked != masked:
+            applied.append("clock")
+            masked = clocked
+        timed = _TIMED_NUMBER.sub(r"\1\2<time>", _DURATION.sub("<time>", masked))
         if timed != masked:
             applied.append("time")
         lines.append(timed)

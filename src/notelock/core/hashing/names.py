@@ -13,7 +13,7 @@ from notelock.core.hashing.base import text
 
 # Packages whose classes are never redefined at run time (unlike classes in a
 # notebook), so per-class results about them can be cached for good.
-CACHEABLE_PACKAGES = frozenset({"numpy", "pandas", "pyarrow", "sklearn", "scipy", "matplotlib"})
+CACHEABLE_PACKAGES = frozenset({"numpy", "pandas", "pyarrow", "sklearn", "scipy", "matplotlib", "statsmodels"})
 
 _PATHS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 _TYPE_TEXT: dict[type, bytes] = {}
@@ -105,3 +105,25 @@ def type_text(t: type) -> bytes:
         if cacheable(t):
             _TYPE_TEXT[t] = cached
     return cached
+
+
+_ROOTS: list[str] = []
+
+
+def _library_roots() -> list[str]:
+    if not _ROOTS:
+        import sysconfig
+
+        paths = sysconfig.get_paths()
+        roots = {paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+        roots |= {p for p in sys.path if p and ("site-packages" in p or "dist-packages" in p)}
+        _ROOTS.extend(sorted(str(r) for r in roots if r))
+    return _ROOTS
+
+
+def is_library_file(filename: str) -> bool:
+    """Files of installed packages and of the standard library (not notebook
+    cells, not the user's own modules)."""
+    if not filename or filename.startswith("<"):
+        return False  # a notebook cell (<ipython-input-…>, ipykernel's temp file) or exec'd code
+    return any(filename.startswith(root) for root in _library_roots())

@@ -26,7 +26,7 @@ from notelock.core.hashing.encoder import (
     encode_set,
     handlers,
 )
-from notelock.core.hashing.names import type_path, type_text
+from notelock.core.hashing.names import is_library_file, type_path, type_text
 
 _T_ODICT = tag("odict")
 _T_SUB = tag("subclass")
@@ -320,25 +320,10 @@ def runs_user_code(t: type) -> bool:
 def _is_user_module(name: Any) -> bool:
     if not isinstance(name, str) or name == "__main__":
         return True
-    module = sys.modules.get(name)
-    path = getattr(module, "__file__", None)
+    path = getattr(sys.modules.get(name), "__file__", None)
     if not path:
-        return name == "__main__"  # builtin and frozen modules are the interpreter's
-    return not any(str(path).startswith(root) for root in _library_roots())
-
-
-_ROOTS: list[str] = []
-
-
-def _library_roots() -> list[str]:
-    if not _ROOTS:
-        import sysconfig
-
-        paths = sysconfig.get_paths()
-        roots = {paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-        roots |= {p for p in sys.path if p and ("site-packages" in p or "dist-packages" in p)}
-        _ROOTS.extend(sorted(str(r) for r in roots if r))
-    return _ROOTS
+        return False  # builtin and frozen modules are the interpreter's
+    return not is_library_file(str(path))
 
 
 def encode_pickle(enc: Encoder, obj: Any) -> None:

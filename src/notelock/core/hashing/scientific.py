@@ -1,5 +1,5 @@
 """Values of the scientific stack that notebooks hold: scipy.stats
-distributions and matplotlib figures.
+distributions, matplotlib figures and statsmodels models and results.
 
 * A ``scipy.stats`` distribution (``norm``, ``randint(1, 11)``, ``loguniform``)
   is its family, its name, its shape/loc/scale arguments and its random
@@ -12,6 +12,12 @@ distributions and matplotlib figures.
   layout), tick locations and labels (derived from the limits) and anything
   computed at draw time. Two figures drawn from the same data with the same
   calls hash equal; a changed point, colour, label or limit changes the hash.
+* A statsmodels model is its class, its data (``endog``, ``exog`` and their
+  names) and its constructor arguments (``_init_keys``: family, weights,
+  offsets…); a result is its class, its model, its ``params`` and the
+  covariance it was fitted with. Scratch buffers (``np.empty`` arrays a model
+  keeps for its own use) and lazily filled caches are not part of either, so
+  two identical fits hash equal whether or not a summary was printed.
 """
 
 from __future__ import annotations
@@ -56,17 +62,64 @@ def _encode_frozen(enc: Encoder, frozen: Any) -> None:
     _random_state(enc, dist)
 
 
-@handlers.register_lazy("scipy.stats")
+@handlers.register_lazy("scipy.stats._distn_infrastructure")
 def _register_scipy_stats() -> None:
-    infra = sys.modules.get("scipy.stats._distn_infrastructure")
-    if infra is None:
-        return
+    infra = sys.modules["scipy.stats._distn_infrastructure"]
     frozen = getattr(infra, "rv_frozen", None)
     generic = getattr(infra, "rv_generic", None)
     if frozen is not None:
         handlers.register(frozen, subclasses=True)(_encode_frozen)
     if generic is not None:
         handlers.register(generic, subclasses=True)(_encode_distribution)
+
+
+# ---------------------------------------------------------------- statsmodels
+
+_T_SM_MODEL = tag("statsmodels-model")
+_T_SM_RESULTS = tag("statsmodels-results")
+_T_SM_WRAPPER = tag("statsmodels-wrapper")
+
+
+def _encode_sm_model(enc: Encoder, model: Any) -> None:
+    if not enc.enter(model):
+        return
+    try:
+        data = getattr(model, "data", None)
+        enc.h.update(_T_SM_MODEL + type_text(type(model)))
+        enc.encode(getattr(model, "endog", None))
+        enc.encode(getattr(model, "exog", None))
+        enc.encode([getattr(data, "ynames", None), getattr(data, "xnames", None)])
+        keys = [k for k in (getattr(model, "_init_keys", None) or ()) if isinstance(k, str)]
+        enc.encode({k: getattr(model, k, None) for k in sorted(set(keys))})
+    finally:
+        enc.leave(model)
+
+
+def _encode_sm_results(enc: Encoder, results: Any) -> None:
+    if not enc.enter(results):
+        return
+    try:
+        attrs = vars(results)
+        enc.h.update(_T_SM_RESULTS + type_text(type(results)))
+        enc.encode(attrs.get("model", attrs.get("_model")))
+        enc.encode({k: attrs.get(k) for k in ("params", "normalized_cov_params", "cov_type", "cov_kwds")})
+    finally:
+        enc.leave(results)
+
+
+def _encode_sm_wrapper(enc: Encoder, wrapper: Any) -> None:
+    enc.h.update(_T_SM_WRAPPER + type_text(type(wrapper)))
+    enc.encode(object.__getattribute__(wrapper, "_results"))
+
+
+@handlers.register_lazy("statsmodels.base.model")
+def _register_statsmodels() -> None:
+    model = sys.modules["statsmodels.base.model"]
+    handlers.register(model.Model, subclasses=True)(_encode_sm_model)
+    handlers.register(model.Results, subclasses=True)(_encode_sm_results)
+    wrapper = sys.modules.get("statsmodels.base.wrapper")
+    if wrapper is not None:
+        handlers.register(wrapper.ResultsWrapper, subclasses=True)(_encode_sm_wrapper)
 
 
 # ---------------------------------------------------------------- matplotlib
@@ -142,8 +195,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@handlers.register_lazy("matplotlib")
+@handlers.register_lazy("matplotlib.artist")
 def _register_matplotlib() -> None:
-    artist = sys.modules.get("matplotlib.artist")
-    if artist is not None:
-        handlers.register(artist.Artist, subclasses=True)(_encode_artist)
+    handlers.register(sys.modules["matplotlib.artist"].Artist, subclasses=True)(_encode_artist)

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from notelock.cli import main
-from notelock.core.lockfile import load_lock, lock_identity, write_lock
+from notelock.core.lockfile import FORMAT_VERSION, load_lock, lock_identity, write_lock
 from notelock.core.workflow import notebook_checksum
 
 
@@ -21,7 +21,7 @@ def write_notebook(path: Path, sources: list[str]) -> Path:
 
 def fresh_lock(notebook: Path) -> bytes:
     """A valid lock for *notebook*'s current content, written beside it without a kernel."""
-    data = {"notelock": 1, "identity": lock_identity([]), "cells": [], "nodes": {},
+    data = {"notelock": FORMAT_VERSION, "identity": lock_identity([]), "cells": [], "nodes": {},
             "workflow": {"notebook": notebook.name, "checksum": notebook_checksum(notebook)}}
     return write_lock(notebook.with_name(notebook.stem + ".lock.json"), data).read_bytes()
 

@@ -7,12 +7,15 @@ from pathlib import Path
 import pytest
 
 from notelock.cli import main
-from notelock.core.lockfile import lock_identity, node_id, write_lock
+from notelock.core.hashing import code_hash
+from notelock.core.lockfile import FORMAT_VERSION, lock_identity, make_node, write_lock
 
-IDENT_READ = "xxh3_128:" + "1" * 32
-IDENT_CELL = "xxh3_128:" + "2" * 32
-READ = node_id("read", IDENT_READ)
-CELL = node_id("cell", IDENT_CELL)
+READ, READ_NODE = make_node("read", {"reader": "pandas.read_csv", "options": {}, "content": "xxh3_128:" + "1" * 32,
+                                     "inputs": []},
+                            {"path": "t.csv", "rows": 12, "columns": 3, "output": "xxh3_128:" + "3" * 32})
+CELL, CELL_NODE = make_node("cell", {"code": code_hash("df = pd.read_csv('t.csv')"), "reads": {}, "uses": {},
+                                     "options": {}, "inputs": [], "nodes": [READ]},
+                            {"writes": {"df": "xxh3_128:" + "3" * 32}})
 
 
 @pytest.fixture
@@ -20,12 +23,8 @@ def lock_file(tmp_path: Path) -> Path:
     cells = [{"source": "%%lock\ndf = pd.read_csv('t.csv')", "execution_count": 1, "locked": True,
               "node": CELL, "nodes": [READ]}]
     data = {
-        "notelock": 1, "identity": lock_identity(cells), "cells": cells,
-        "nodes": {
-            CELL: {"op": "cell", "identity": IDENT_CELL, "inputs": [], "writes": {"df": "xxh3_128:" + "3" * 32}},
-            READ: {"op": "read", "identity": IDENT_READ, "reader": "pandas.read_csv", "path": "t.csv",
-                   "rows": 12, "columns": 3, "inputs": [CELL], "output": "xxh3_128:" + "3" * 32},
-        },
+        "notelock": FORMAT_VERSION, "identity": lock_identity(cells), "cells": cells,
+        "nodes": {CELL: CELL_NODE, READ: READ_NODE},
         "workflow": {"notebook": "fraud.ipynb", "checksum": "a" * 40},
         "environment": {"python": {"version": "3.11.7"}, "packages": {"pandas": "2.2.2"}},
         "run": {"durations_s": {READ: 0.25}},
@@ -39,7 +38,7 @@ def test_summary_shows_workflow_environment_nodes_and_edges(lock_file, capsys):
     assert "fraud.ipynb" in out and "aaaaaaaaaaaa" in out
     assert "3.11.7" in out and "pandas 2.2.2" in out
     assert READ in out and "read_csv t.csv — 12 × 3" in out
-    assert f"{CELL} → {READ}" in out
+    assert f"{CELL} ⊃ {READ}" in out
 
 
 def test_json_is_the_canonical_lock(lock_file, capsys):

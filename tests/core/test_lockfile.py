@@ -12,22 +12,26 @@ import xxhash
 
 from notelock.core import canonical, lockfile
 from notelock.core.errors import LockFileError
-from notelock.core.hashing import hash_json
+from notelock.core.hashing import hash_bytes
 
 
 def _node(op: str, payload: dict, inputs=()) -> tuple[str, dict]:
-    identity = hash_json({"op": op, **payload})
-    node = {"op": op, **payload, "identity": identity, "inputs": list(inputs),
+    node = {"op": op, **payload, "inputs": list(inputs),
             "output": "xxh3_128:" + xxhash.xxh3_128_hexdigest(repr(payload).encode())}
-    return lockfile.node_id(op, identity), node
+    node["identity"] = lockfile.node_identity(node)
+    return lockfile.node_id(op, node["identity"]), node
 
 
 def make_lock() -> dict:
-    rid, read = _node("read", {"reader": "pandas.read_csv", "content": "xxh3_128:" + "0" * 32, "options": {}})
-    fid, fit = _node("fit", {"method": "fit", "estimator": "sklearn.linear_model.LogisticRegression"}, [rid])
+    rid, read = _node("read", {"reader": "pandas.read_csv", "content": "xxh3_128:" + "0" * 32, "options": {},
+                               "rows": 3})
+    fid, fit = _node("fit", {"method": "fit", "estimator": "sklearn.linear_model.LogisticRegression",
+                             "params": {"C": 1.0}}, [rid])
     cells = [{"source": "df = pd.read_csv('x.csv')", "locked": True, "nodes": [rid]},
              {"source": "m.fit(df)", "locked": True, "nodes": [fid]}]
-    return {"notelock": 1, "identity": lockfile.lock_identity(cells), "cells": cells,
+    for cell in cells:
+        cell["source_hash"] = hash_bytes(cell["source"].encode())
+    return {"notelock": lockfile.FORMAT_VERSION, "identity": lockfile.lock_identity(cells), "cells": cells,
             "nodes": {rid: read, fid: fit}, "schemas": {}, "run": {"started": "now"}}
 
 
@@ -78,11 +82,26 @@ def test_unknown_input_named_precisely(tmp_path: Path):
     assert str(err.value) == f'fraud.lock.json: nodes["{fid}"].inputs: unknown node {rid}'
 
 
+def _edit_node(d, key, value):
+    nid = next(n for n, node in d["nodes"].items() if key in node)
+    d["nodes"][nid][key] = value
+
+
 @pytest.mark.parametrize("mutate, fragment", [
-    (lambda d: d.update(notelock=2), "format version 2 is not supported"),
+    (lambda d: d.update(notelock=1), "format version 1 is not supported.*rebuild the lock"),
+    (lambda d: d.update(notelock=99), "format version 99 is not supported"),
     (lambda d: d.pop("notelock"), "missing format version"),
     (lambda d: d.update(identity="xxh3_128:" + "f" * 32), "identity: does not match"),
     (lambda d: d.update(cells="x"), "cells: expected array"),
+    # valid JSON of the wrong types
+    (lambda d: d.update(environment=[]), "environment: expected object, got array"),
+    (lambda d: d.update(workflow="x"), "workflow: expected object, got string"),
+    (lambda d: d.update(run={"durations_s": {"x": "slow"}}), r"run.durations_s.x: expected number"),
+    (lambda d: _edit_node(d, "rows", "many"), r"rows: expected integer, got string"),
+    (lambda d: _edit_node(d, "rows", 10 ** 30), r"rows: must be at most"),
+    # edited by hand: the content no longer matches its identity
+    (lambda d: _edit_node(d, "params", {"C": 100.0}), "its content no longer matches its identity"),
+    (lambda d: d["cells"][0].update(source="import os; os.system('x')"), r"cells\[0\].source: does not match"),
 ])
 def test_invalid_locks_rejected(tmp_path: Path, mutate, fragment):
     lock = make_lock()

@@ -9,22 +9,44 @@ import subprocess
 import pytest
 
 from notelock.core.environment import EnvironmentCapture
-from notelock.core.secrets import is_secret_name, redact_url, scrub, scrub_data, secret_values
+from notelock.core.secrets import (
+    REDACTED,
+    env_marker,
+    is_secret_key,
+    is_secret_variable,
+    redact_data,
+    redact_options,
+    redact_source,
+    redact_text,
+    redact_url,
+    restore_markers,
+    secret_variables,
+    unresolvable_markers,
+)
 from notelock.core.workflow import WorkflowTracker
 
 
 @pytest.mark.parametrize(
     "name",
     ["GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "PGPASSWORD", "api_key", "MY_PASSWD", "GOOGLE_APPLICATION_CREDENTIALS",
-     "HTTP_AUTHORIZATION", "JUPYTERHUB_API_TOKEN", "SESSION_ID", "cookie", "PWD", "sig", "X-Amz-Signature"],
+     "HTTP_AUTHORIZATION", "JUPYTERHUB_API_TOKEN", "cookie", "PWD", "sig", "X-Amz-Signature", "MYSQL_PWD", "DB_PASS",
+     "API_PW", "STRIPE_SK", "PASSPHRASE", "clientSecret", "AccountKey", "Authorization"],
 )
-def test_secret_names(name):
-    assert is_secret_name(name)
+def test_secret_keys(name):
+    assert is_secret_key(name)
 
 
-@pytest.mark.parametrize("name", ["PATH", "HOME", "LANG", "PYTHONHASHSEED", "OMP_NUM_THREADS", "user", "host", "TZ"])
-def test_ordinary_names(name):
-    assert not is_secret_name(name)
+@pytest.mark.parametrize("name", ["PATH", "HOME", "LANG", "PYTHONHASHSEED", "OMP_NUM_THREADS", "user", "host", "TZ",
+                                  "PIP_KEYRING_PROVIDER", "TOKEN_FILE", "SSH_KEY_PATH", "AUTH_ENABLED", "SESSION_ID",
+                                  "keyring", "monkey"])
+def test_ordinary_keys(name):
+    assert not is_secret_key(name)
+
+
+@pytest.mark.parametrize("name", ["PWD", "OLDPWD", "JPY_SESSION_NAME", "SSH_AUTH_SOCK", "PIP_KEYRING_PROVIDER",
+                                  "XDG_SESSION_TYPE", "GIT_ASKPASS"])
+def test_environment_variables_that_are_not_secrets(name):
+    assert not is_secret_variable(name)
 
 
 @pytest.mark.parametrize(
@@ -67,33 +89,74 @@ def test_redact_url_without_user():
     assert redact_url("ssh://git@host/x", keep_user=False) == "ssh://git@host/x"
 
 
-def test_secret_values():
+def test_secret_variables():
     env = {
         "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
         "GITHUB_TOKEN": "ghp_0123456789abcdef",
         "DATABASE_URL": "postgresql://u:hunter2@h/db",
         "REDIS_URL": "redis://:p%40ssw0rd@cache:6379/0",
-        "MSSQL": "Server=h;UID=u;PWD={pa;ss};",
+        "DSN": "postgresql://u:pa/ss#word@h/db",
+        "MSSQL": "Server=h;UID=u;PWD={pa;ss!};",
         "PATH": "/usr/bin",
         "SHORT_KEY": "ab",
         "AUTH_ENABLED": "true",
-        "XDG_SESSION_CLASS": "user",
-        "DESKTOP_SESSION": "ubuntu",
+        "PWD": "/home/u/project",
+        "JPY_SESSION_NAME": "/home/u/project/fraud.ipynb",
+        "PIP_KEYRING_PROVIDER": "import",
+        "DB_PASSWORD": "secret",  # a dictionary word: only removed where it stands (a DSN, password=…)
     }
-    found = secret_values(env)
-    assert {"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "ghp_0123456789abcdef", "hunter2", "p@ssw0rd", "pa;ss"} <= found
-    for harmless in ("/usr/bin", "ab", "true", "user", "ubuntu", "u", "h"):
+    found = secret_variables(env)
+    assert {"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "ghp_0123456789abcdef", "hunter2", "p@ssw0rd", "pa/ss#word",
+            "pa;ss!"} <= set(found)
+    assert found["hunter2"] == "DATABASE_URL" and found["pa/ss#word"] == "DSN"
+    for harmless in ("/usr/bin", "ab", "true", "user", "/home/u/project", "/home/u/project/fraud.ipynb", "import",
+                     "secret"):
         assert harmless not in found
 
 
-def test_scrub_and_scrub_data():
-    secrets = {"hunter2", "hunter2hunter2", "tok123"}
-    assert scrub("pw=hunter2hunter2 and hunter2, tok123", secrets) == "pw=*** and ***, ***"
-    assert scrub("nothing here", secrets) == "nothing here"
-    assert scrub("x", set()) == "x"
-    data = {"a": ["hunter2", {"tok123-key": 1, "n": 2.5, "b": None, "t": True}], "c": ("hunter2",)}
-    assert scrub_data(data, secrets) == {"a": ["***", {"***-key": 1, "n": 2.5, "b": None, "t": True}], "c": ["***"]}
-    assert data["a"][0] == "hunter2"  # input untouched
+ENV = {"GITHUB_TOKEN": "ghp_notreal0123456789abcdefXYZ", "PWD": "/home/u/proj", "PIP_KEYRING_PROVIDER": "import",
+       "DSN": "postgresql://u:pa/ss#1@h/db", "DB_PASS": "hunter2!"}
+
+
+def test_sources_keep_everything_but_credentials():
+    src = ("import os\nfrom pathlib import Path\ntok = 'ghp_notreal0123456789abcdefXYZ'\npassword = 'abc12345'\n"
+           "con = connect(os.environ['DSN'])\nprint('/home/u/proj')\nx = 'hunter2!'\n"
+           "headers = {'Authorization': 'Bearer abcdefghijklmnopqrstuv'}")
+    out, literal = redact_source(src, ENV)
+    assert literal
+    assert "import os" in out and "'/home/u/proj'" in out and "os.environ['DSN']" in out
+    assert "tok = '⟨env:GITHUB_TOKEN⟩'" in out and "x = '⟨env:DB_PASS⟩'" in out
+    assert f"password = '{REDACTED}'" in out and "abcdefghijklmnop" not in out
+    assert restore_markers(out, ENV).startswith(src.split("password")[0])
+    assert unresolvable_markers(out, {}) == ["DB_PASS", "GITHUB_TOKEN", REDACTED]
+    plain = "df = pd.read_csv('data.csv')\nmodel.fit(df)"
+    assert redact_source(plain, ENV) == (plain, False)
+
+
+def test_sql_literals():
+    out, literal = redact_source("SELECT * FROM users WHERE api_key = 'k3y-12345' AND name = 'bob'", ENV)
+    assert literal and "k3y-12345" not in out and "'bob'" in out
+
+
+def test_options_and_headers():
+    options = {"storage_options": {"Authorization": "Bearer abc", "region": "eu", "token": "ghp_notreal0123456789abcdefXYZ"},
+               "sep": ",", "key": None}
+    out = redact_options(options, ENV)
+    assert out == {"storage_options": {"Authorization": REDACTED, "region": "eu",
+                                       "token": env_marker("GITHUB_TOKEN")}, "sep": ",", "key": None}
+
+
+def test_messages():
+    text = redact_text("failed: postgresql://u:pa/ss#1@h/db with hunter2! (Bearer abcdefghijklmnop) in /home/u/proj", ENV)
+    assert "pa/ss#1" not in text and "hunter2!" not in text and "abcdefghijklmnop" not in text
+    assert "/home/u/proj" in text
+
+
+def test_redact_data_is_a_copy_and_leaves_ordinary_values():
+    data = {"a": ["hunter2!", {"k": "ghp_notreal0123456789abcdefXYZ-x", "n": 2.5}], "p": "/home/u/proj", "w": "import"}
+    out = redact_data(data, ENV)
+    assert out == {"a": ["⟨env:DB_PASS⟩", {"k": "⟨env:GITHUB_TOKEN⟩-x", "n": 2.5}], "p": "/home/u/proj", "w": "import"}
+    assert data["a"][0] == "hunter2!"
 
 
 SECRET_ENV = {
@@ -120,7 +183,7 @@ def test_no_secret_survives_scrubbed_sections(tmp_path, monkeypatch):
         "extra": {"log": f"connected to {SECRET_ENV['DATABASE_URL']} as hunter2"},
     }
     assert SECRET_ENV["GITHUB_TOKEN"] in json.dumps(sections)  # the test does plant secrets
-    text = json.dumps(scrub_data(sections, secret_values()))
+    text = json.dumps(redact_data(sections), ensure_ascii=False)
     for value in (*SECRET_ENV.values(), "hunter2"):
         assert value not in text
     if shutil.which("git"):

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from bench.corpus import build, harness
 
 CI_NAMES = [n["name"] for n in build.load_manifest().select(ci=True)]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-
 from bench.corpus import masking
-from bench.corpus.masking import compare_views, cell_view, mask
+from bench.corpus.masking import cell_view, compare_views, mask
 
 
 @pytest.mark.parametrize("a, b", [

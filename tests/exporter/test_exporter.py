@@ -13,7 +13,7 @@ import pytest
 
 from kernel_utils import run_notebook
 from notelock.cli import main
-from notelock.core.lockfile import load_lock, lock_identity, write_lock
+from notelock.core.lockfile import FORMAT_VERSION, load_lock, lock_identity, write_lock
 from notelock.core.workflow import notebook_checksum
 from notelock.headless.exporter import LockfileExporter
 
@@ -44,7 +44,7 @@ def write_points(folder: Path) -> None:
 
 def fresh_lock(notebook: Path) -> bytes:
     """A valid lock for *notebook*'s current content, written beside it without a kernel."""
-    data = {"notelock": 1, "identity": lock_identity([]), "cells": [], "nodes": {},
+    data = {"notelock": FORMAT_VERSION, "identity": lock_identity([]), "cells": [], "nodes": {},
             "workflow": {"notebook": notebook.name, "checksum": notebook_checksum(notebook)}}
     path = write_lock(notebook.with_name(notebook.stem + ".lock.json"), data)
     Path(str(path) + ".lck").unlink(missing_ok=True)

@@ -9,14 +9,13 @@ import nbformat
 import xxhash
 
 from notelock.core import lockfile
-from notelock.core.hashing import hash_json
 
 
 def _node(op: str, payload: dict, inputs=(), cell=0) -> tuple[str, dict]:
-    identity = hash_json({"op": op, **payload})
-    node = {"op": op, **payload, "identity": identity, "inputs": list(inputs), "cell": cell,
+    node = {"op": op, **payload, "inputs": list(inputs), "cell": cell,
             "output": "xxh3_128:" + xxhash.xxh3_128_hexdigest(repr(payload).encode())}
-    return lockfile.node_id(op, identity), node
+    node["identity"] = lockfile.node_identity(node)
+    return lockfile.node_id(op, node["identity"]), node
 
 
 def make_lock(checksum: str | None = None) -> dict:
@@ -27,7 +26,7 @@ def make_lock(checksum: str | None = None) -> dict:
                              "params": {"C": 1.0}}, [rid], cell=1)
     cells = [{"execution_count": 1, "source": "%%lock\ndf = pd.read_csv('x.csv')", "locked": True, "nodes": [rid]},
              {"execution_count": 2, "source": "%%lock\nm.fit(df)", "locked": True, "nodes": [fid]}]
-    return {"notelock": 1, "identity": lockfile.lock_identity(cells), "cells": cells,
+    return {"notelock": lockfile.FORMAT_VERSION, "identity": lockfile.lock_identity(cells), "cells": cells,
             "nodes": {rid: read, fid: fit}, "schemas": {},
             "workflow": {"notebook": "nb.ipynb", "checksum": checksum or "0" * 40,
                          "git": {"commit": "abc1234", "dirty": True}},

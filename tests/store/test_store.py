@@ -180,13 +180,10 @@ def test_gc_spares_recent_objects(tmp_path: Path, capsys):
 
 
 def _minimal_lock(snapshot: str) -> dict:
-    from notelock.core.hashing import hash_json
-    from notelock.core.lockfile import lock_identity, node_id
+    from notelock.core.lockfile import FORMAT_VERSION, lock_identity, make_node
 
-    ident = {"op": "read", "reader": "pandas.read_csv", "options": {}, "content": snapshot, "inputs": []}
-    identity = hash_json(ident)
-    nid = node_id("read", identity)
+    nid, node = make_node("read", {"reader": "pandas.read_csv", "options": {}, "content": snapshot, "inputs": []},
+                          {"snapshot": snapshot, "snapshot_format": "file"})
     cells = [{"source": "x", "locked": True, "nodes": [nid]}]
-    return {"notelock": 1, "identity": lock_identity(cells), "cells": cells,
-            "nodes": {nid: {**ident, "identity": identity, "snapshot": snapshot, "snapshot_format": "file"}},
+    return {"notelock": FORMAT_VERSION, "identity": lock_identity(cells), "cells": cells, "nodes": {nid: node},
             "schemas": {}}

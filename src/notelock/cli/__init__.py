@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from .._version import __version__
 from ..core.errors import NotelockError
+from ..core.secrets import redact_text
 
 #: command modules, in the order ``notelock --help`` lists them
 COMMAND_MODULES = ("lock", "show", "replay", "verify", "diff", "log", "store", "gc")
@@ -53,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except NotelockError as err:
-        print(f"notelock: error: {err}", file=sys.stderr)
+        print(f"notelock: error: {redact_text(str(err))}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("notelock: interrupted", file=sys.stderr)

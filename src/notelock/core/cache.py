@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib
+import json
 import pickle
 import sys
 import types
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from . import nodes as _nodes
+from . import secrets
 from .errors import StoreError
 from .hashing import hash_json
 from .store import Store, short
@@ -183,6 +185,14 @@ def save(store: Store, outcome: Outcome) -> dict[str, Any]:
         outputs_blob = pickle.dumps(outcome.outputs, protocol=5)
     except Exception as err:  # noqa: BLE001
         raise Uncacheable(f"its displayed outputs cannot be stored: {err}") from None
+    # the store must never hold a secret either
+    for name, (data, _fmt) in dumped.items():
+        held = secrets.contains_secret_bytes(data)
+        if held:
+            raise Uncacheable(f"variable {name!r} holds a secret ({held})")
+    held = secrets.contains_secret_bytes(outputs_blob + json.dumps(outcome.result_display or {}).encode())
+    if held:
+        raise Uncacheable(f"its output shows a secret ({held})")
     result_ref = None
     if outcome.result is not None:
         try:

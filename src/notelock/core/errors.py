@@ -39,6 +39,12 @@ class NotFoundError(NotelockError):
     http_status = 404
 
 
+class LockNotFound(LockFileError, NotFoundError):
+    """The lock file that was named does not exist."""
+
+    http_status = 404
+
+
 class StoreError(NotelockError):
     """The content store is missing an object or holds a corrupted one."""
 

@@ -8,25 +8,27 @@ field in docs/lockfile.md.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import canonical
-from .errors import LockFileError
-from .hashing import hash_json
+from . import canonical, lockschema, protocol
+from .errors import LockFileError, LockNotFound
+from .hashing import code_hash, hash_bytes, hash_json
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 LOCK_SUFFIX = ".lock.json"
 DEFAULT_LOCK_NAME = "notelock.lock.json"
 HASH_RE = re.compile(r"^xxh3_128:[0-9a-f]{32}$")
 NODE_ID_RE = re.compile(r"^@([a-z_]+)_([0-9a-f]{12})$")
 SCHEMA_ID_RE = re.compile(r"^schema_[0-9a-f]{12}$")
-OPS = ("read", "fit", "predict", "transform", "score", "cell")
+OPS = ("read", "fit", "predict", "transform", "score", "cell", "import")
 
 
 def lock_path_for(notebook_path: str | os.PathLike[str]) -> Path:
@@ -46,6 +48,7 @@ IDENTITY_KEYS: dict[str, tuple[str, ...]] = {
     "predict": ("op", "method", "estimator", "model", "args", "inputs"),
     "transform": ("op", "method", "estimator", "model", "args", "inputs"),
     "score": ("op", "method", "estimator", "model", "args", "inputs"),
+    "import": ("op", "source", "node", "content", "inputs"),
 }
 
 
@@ -58,6 +61,15 @@ def identity_fields(node: dict[str, Any]) -> dict[str, Any]:
 def node_identity(node: dict[str, Any]) -> str:
     """The identity of a node: the hash of the fields it covers."""
     return hash_json(identity_fields(node))
+
+
+def make_node(op: str, fields: dict[str, Any], facts: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    """``(id, node)`` for a node of *op* whose identity covers *fields* (and
+    *facts* beside them): how the recorder builds nodes, for tools and tests."""
+    node = {"op": op, **fields}
+    node["identity"] = node_identity(node)
+    node.update(facts or {})
+    return node_id(op, node["identity"]), node
 
 
 def node_id(op: str, identity: str) -> str:
@@ -140,53 +152,77 @@ def _validate(data: Any) -> None:
     version = data["notelock"]
     _expect_type(version, int, "notelock")
     _expect(version == FORMAT_VERSION, "notelock",
-            f"format version {version} is not supported (this notelock reads version {FORMAT_VERSION})")
-    for key in ("cells", "nodes"):
-        _expect(key in data, key, "missing")
-    _check_hash(data.get("identity"), "identity")
-    for key in ("workflow", "environment", "session", "schemas", "run"):
-        if key in data:
-            _expect_type(data[key], dict, key)
+            f"format version {version} is not supported (this notelock reads version {FORMAT_VERSION};"
+            " rebuild the lock with: notelock lock NOTEBOOK.ipynb)")
+    try:
+        lockschema.validate(data)
+    except lockschema.SchemaError as err:
+        raise _Invalid(err.where, err.what) from None
     nodes = data["nodes"]
-    _expect_type(nodes, dict, "nodes")
     schemas = data.get("schemas", {})
     for nid, node in nodes.items():
         where = f"nodes[{json.dumps(nid)}]"
         match = NODE_ID_RE.match(nid)
-        _expect(match is not None, where, "node id must read @<op>_<12 hex>")
-        _expect_type(node, dict, where)
-        _expect(node.get("op") in OPS, f"{where}.op", f"unknown op {node.get('op')!r}")
         _expect(match is not None and match.group(1) == node["op"], where, f"id does not match op {node['op']!r}")
-        _check_hash(node.get("identity"), f"{where}.identity")
         _expect(node_id(node["op"], node["identity"]) == nid, f"{where}.identity",
                 "does not match the node id (edited by hand?)")
-        if "output" in node and node["output"] is not None:
-            _check_hash(node["output"], f"{where}.output")
-        inputs = node.get("inputs", [])
-        _expect_type(inputs, list, f"{where}.inputs")
-        for inp in inputs:
-            _expect(isinstance(inp, str) and inp in nodes, f"{where}.inputs", f"unknown node {inp}")
+        _expect(node_identity(node) == node["identity"], where,
+                "its content no longer matches its identity (edited by hand?): one of "
+                + ", ".join(IDENTITY_KEYS.get(node["op"], ())) + " changed")
+        if node["op"] == "cell" and "key" in node:
+            before = {k: v for k, v in identity_fields(node).items() if k != "nodes"}
+            _expect(hash_json(before) == node["key"], f"{where}.key", "does not match the cell's content (edited by hand?)")
+        for inp in node.get("inputs", []):
+            _expect(inp in nodes, f"{where}.inputs", f"unknown node {inp}")
+        for inner in node.get("nodes", []):
+            _expect(inner in nodes, f"{where}.nodes", f"unknown node {inner}")
         if "schema" in node:
             _expect(node["schema"] in schemas, f"{where}.schema", f"unknown schema {node['schema']}")
-    cells = data["cells"]
-    _expect_type(cells, list, "cells")
-    for i, cell in enumerate(cells):
+    for i, cell in enumerate(data["cells"]):
         where = f"cells[{i}]"
-        _expect_type(cell, dict, where)
-        _expect_type(cell.get("source"), str, f"{where}.source")
+        if "source_hash" in cell:
+            _expect(hash_bytes(cell["source"].encode("utf-8", "surrogatepass")) == cell["source_hash"],
+                    f"{where}.source", "does not match its recorded hash (edited by hand?)")
         if cell.get("node") is not None:
             _expect(cell["node"] in nodes, f"{where}.node", f"unknown node {cell['node']}")
+            node = nodes[cell["node"]]
+            if node["op"] == "cell":
+                _expect(list(node.get("nodes", [])) == list(dict.fromkeys(cell.get("nodes", []))), f"{where}.nodes",
+                        "differ from the nodes its cell node covers (edited by hand?)")
+                code = _python_body(cell)
+                if code is not None and "code" in node:
+                    _expect(code_hash(code) == node["code"], f"{where}.source",
+                            "does not match the code its node recorded (edited by hand?)")
         for nid in cell.get("nodes", []):
             _expect(nid in nodes, f"{where}.nodes", f"unknown node {nid}")
-    _expect(lock_identity(cells) == data["identity"], "identity",
+    _expect(lock_identity(data["cells"]) == data["identity"], "identity",
             "does not match the recorded nodes (edited by hand?)")
+
+
+def _python_body(cell: dict[str, Any]) -> str | None:
+    """The plain Python a locked cell ran, when its source is plain Python (no
+    IPython syntax to transform), else None."""
+    source = cell["source"]
+    split = protocol.split_lock_header(source)
+    body = split[1] if split is not None else source
+    try:
+        ast.parse(body)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return body
 
 
 # ---------------------------------------------------------------- reading
 
 
+#: the largest lock file notelock reads (a lock of a long session is a few MB)
+MAX_LOCK_BYTES = 256 << 20
+
+
 def loads_lock(text: str | bytes, name: str = "lock file") -> dict[str, Any]:
     """Parse and validate lock-file text; one-line :class:`LockFileError` on failure."""
+    if len(text) > MAX_LOCK_BYTES:
+        raise LockFileError(f"{name}: {len(text):,} bytes, larger than a lock file can be ({MAX_LOCK_BYTES:,})")
     try:
         data = json.loads(text)
     except UnicodeDecodeError:
@@ -194,18 +230,34 @@ def loads_lock(text: str | bytes, name: str = "lock file") -> dict[str, Any]:
     except json.JSONDecodeError as err:
         hint = " (truncated?)" if err.pos >= len(text) - 1 or "Expecting" in err.msg else ""
         raise LockFileError(f"{name}: invalid JSON at line {err.lineno} column {err.colno}: {err.msg}{hint}") from None
-    return validate_lock(data, name)
+    except RecursionError:
+        raise LockFileError(f"{name}: nested too deeply to be a lock file") from None
+    except ValueError as err:  # e.g. an integer of thousands of digits
+        raise LockFileError(f"{name}: not a lock file: {err}") from None
+    try:
+        return validate_lock(data, name)
+    except RecursionError:
+        raise LockFileError(f"{name}: nested too deeply to be a lock file") from None
 
 
 def load_lock(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and validate the lock file at *path*."""
+    """Read and validate the lock file at *path* (a regular file of bounded size)."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        st = p.stat()
     except FileNotFoundError:
-        raise LockFileError(f"{p}: no such lock file") from None
-    except IsADirectoryError:
-        raise LockFileError(f"{p}: is a directory, not a lock file") from None
+        raise LockNotFound(f"{p}: no such lock file") from None
+    except OSError as err:
+        raise LockFileError(f"{p}: cannot read: {err.strerror or err}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise LockFileError(f"{p}: is a directory, not a lock file")
+    if not stat.S_ISREG(st.st_mode):
+        raise LockFileError(f"{p}: not a regular file (a device, pipe or socket cannot be a lock file)")
+    if st.st_size > MAX_LOCK_BYTES:
+        raise LockFileError(f"{p.name}: {st.st_size:,} bytes, larger than a lock file can be ({MAX_LOCK_BYTES:,})")
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read(MAX_LOCK_BYTES + 1)
     except OSError as err:
         raise LockFileError(f"{p}: cannot read: {err.strerror or err}") from None
     if not raw.strip():

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
-from . import codeinfo, hashing, lockfile, nodes, secrets
+from . import canonical, codeinfo, hashing, lockfile, nodes, secrets
 from .canonical import IncrementalDumper, to_plain
 from .environment import rng_state_hash
 from .events import EventManager
@@ -75,6 +75,8 @@ class CellRun:
     #: served from the cache: they hold as recorded, so nothing is re-hashed
     restored: dict[str, Any] | None = None
     cell_id: str | None = None
+    #: a credential written in the cell's source was removed from the record
+    redacted: bool = False
     #: producers of the values the cell read (what its inner values derive from)
     read_inputs: list[str] = field(default_factory=list)
     #: what the cell printed and displayed (hashes), given by the face
@@ -135,10 +137,15 @@ class Session:
         *cell_id* is the notebook cell's id when the front end sent it."""
         if self.current is not None:  # the previous cell's end never came: close it
             self.end_cell(None, execution_count=None)
+        # credentials never reach the record: environment secrets become
+        # ⟨env:NAME⟩ (put back at replay), credentials written in the cell
+        # ⟨redacted⟩; the identity is computed on what is recorded
+        source, literal = secrets.redact_source(source)
+        code = secrets.redact_source(code)[0]
         facts = codeinfo.analyze(code)
         run = CellRun(index=len(self.cells), source=source, code=code, locked=locked,
                       options=dict(options or {}), facts=facts, started=time.perf_counter(),
-                      cell_id=cell_id if isinstance(cell_id, str) and cell_id else None)
+                      cell_id=cell_id if isinstance(cell_id, str) and cell_id else None, redacted=literal)
         self.current = run
         # bindings made at run time (inside %%time, %run, exec…) escape the
         # static analysis; comparing identities afterwards is cheap
@@ -218,6 +225,9 @@ class Session:
                 self.report_failure("finishing the locked cell", err)
         if run.cell_id is not None:
             entry["cell_id"] = run.cell_id
+        if run.redacted:
+            entry["redacted"] = True
+        entry["source_hash"] = hashing.hash_bytes(run.source.encode("utf-8", "surrogatepass"))
         with self._mutex:
             self._supersede(entry)
             self.cells.append(entry)
@@ -386,14 +396,14 @@ class Session:
         token: dict[str, Any] = {"reader": reader}
         if reader in nodes.SQL_READERS:
             con = bound.pop("con", None)
-            token["query"] = nodes.sql_text(source)
+            token["query"] = secrets.redact_source(nodes.sql_text(source))[0]
             token["connection"] = nodes.describe_connection(con)
         else:
             # hash the file while the reader parses it, unless a policy (replay
             # pinning) must compare the content before the read
             defer = None if self.events.has("before_read") else self._hash_file_async
             token.update(nodes.describe_source(source, self.base_dir, defer))
-        token["options"] = {k: nodes.plain_option(v) for k, v in sorted(bound.items())}
+        token["options"] = secrets.redact_options({k: nodes.plain_option(v) for k, v in sorted(bound.items())})
         token["_source"] = source
         self.events.trigger("before_read", token, func, args, kwargs)
         return token
@@ -537,7 +547,9 @@ class Session:
         """Write the lock (atomically, under the file lock) and return its path."""
         target = Path(path) if path else self.lock_path
         data = self.to_lock()
-        text = secrets.scrub_lock_text(self._dumper.dumps(data), data)  # never let a secret reach the file
+        text = self._dumper.dumps(data)
+        if secrets.contains_secret(text):  # the last line of defence: never let a secret reach the file
+            text = canonical.dumps(secrets.redact_data(data))
         on_replace = self._lock_replaced if path is None and self.events.has("lock_replaced") else None
         return lockfile.write_lock_text(target, text, on_replace=on_replace)
 

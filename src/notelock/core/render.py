@@ -103,6 +103,13 @@ def text_summary(lock: dict[str, Any], name: str = "") -> str:
             lines.append("  edges")
             for src, dst in edges:
                 lines.append(f"    {src} → {dst}")
+        nodes = lock.get("nodes", {})
+        inside = [(r["id"], nodes[r["id"]].get("nodes") or []) for r in rows if nodes.get(r["id"], {}).get("nodes")]
+        if inside:
+            lines.append("")
+            lines.append("  recorded inside cells")
+            for cell, inner in inside:
+                lines.append(f"    {cell} ⊃ {', '.join(inner)}")
     return "\n".join(lines)
 
 

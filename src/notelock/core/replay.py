@@ -20,7 +20,7 @@ import importlib.util
 from collections.abc import Callable
 from typing import Any
 
-from . import numeric
+from . import numeric, secrets
 from . import schema as schemas
 from .diff import align_cells, diff_environment, environment_lines
 from .errors import NotelockError
@@ -82,13 +82,14 @@ def _split_reference(ref: str) -> tuple[str, str | None]:
     return parts[0], (".".join(parts[1:]) or None)
 
 
-def replay_sources(lock: dict[str, Any]) -> list[dict[str, Any]]:
+def replay_sources(lock: dict[str, Any], environ: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """The cells a replay runs, in order: ``{"source", "recorded": index | None}``.
 
     First the imports the session had before notelock was loaded (so they are
     module imports, not hidden state), then ``%load_ext notelock``, then every
     recorded cell in execution order. A recorded loading cell is not run a
-    second time.
+    second time. Secrets kept out of the lock (``⟨env:NAME⟩``) are put back
+    from *environ* (the replay's environment).
     """
     out: list[dict[str, Any]] = []
     imports = (lock.get("session") or {}).get("imports") or {}
@@ -98,8 +99,24 @@ def replay_sources(lock: dict[str, Any]) -> list[dict[str, Any]]:
     for index, cell in enumerate(lock.get("cells", [])):
         if cell.get("source", "").strip() in (LOAD_SOURCE, "%reload_ext notelock"):
             continue
-        out.append({"source": cell.get("source", ""), "recorded": index})
+        out.append({"source": secrets.restore_markers(cell.get("source", ""), environ), "recorded": index})
     return out
+
+
+def check_secrets(lock: dict[str, Any], environ: dict[str, str] | None = None) -> None:
+    """Raise :class:`ReplayRefused` when a cell cannot be run as recorded
+    because a secret was kept out of the lock and cannot be put back."""
+    for index, cell in enumerate(lock.get("cells", [])):
+        missing = secrets.unresolvable_markers(cell.get("source", ""), environ)
+        if not missing:
+            continue
+        where = f"cell {index} (In [{cell.get('execution_count') or '?'}])"
+        names = [m for m in missing if m != secrets.REDACTED]
+        if names:
+            raise ReplayRefused(f"not replayable here: {where} needs {', '.join(names)} in the environment"
+                                " (its value was kept out of the lock)")
+        raise ReplayRefused(f"not replayable: {where} held a credential written in its source, removed from the"
+                            " lock; keep credentials in environment variables to make such a cell replayable")
 
 
 def read_plan(lock: dict[str, Any], lock_path: str, *, against_current: bool,

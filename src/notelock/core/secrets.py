@@ -1,11 +1,26 @@
-"""Keeping secrets out of lock files.
+"""Keeping secrets out of everything notelock writes or says.
 
-Two tools: :func:`redact_url` removes credentials from one connection string
-(used where a value is recorded on purpose, e.g. a SQL read's connection or a
-git remote), and :func:`scrub` / :func:`scrub_data` replace every occurrence of
-known secret values (collected by :func:`secret_values` from the environment)
-with ``***`` in text or JSON-like data, as a last line of defence before a lock
-file is written.
+Secrets are removed *where they are*, and replaced by a typed marker that
+keeps a lock valid and, where possible, replayable:
+
+* ``⟨env:NAME⟩`` stands for the value of the environment variable ``NAME``
+  (a secret by the rule of :func:`is_secret_variable`); a replay puts the
+  replaying machine's value of ``NAME`` back before it runs the cell;
+* ``⟨redacted⟩`` stands for a credential written in a cell's source or a SQL
+  text (a token format, ``password="…"``); it cannot be put back, so replay
+  refuses such a cell and says why;
+* ``***`` stands for the password of a connection string, which is recorded
+  as a description only (replay re-runs the code that connects).
+
+Where: connection strings and URLs (:func:`redact_url`), reader and storage
+options and HTTP headers (:func:`redact_options`, by key), cell sources and
+SQL (:func:`redact_source`), and, as the last line of defence before anything
+is written or shown, every string of a lock (:func:`redact_data`) and every
+message (:func:`redact_text`). Values that are not secrets — paths, the
+notebook's name, common words — are never rewritten: the environment rule is
+precise (``PWD`` is a folder, ``JPY_SESSION_NAME`` a notebook path,
+``PIP_KEYRING_PROVIDER=import`` an ordinary word), and values are replaced as
+whole tokens only.
 """
 
 from __future__ import annotations
@@ -16,120 +31,142 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from . import canonical
-
 __all__ = [
     "MASK",
-    "SECRET_NAME_PARTS",
-    "is_secret_name",
+    "REDACTED",
+    "env_marker",
+    "is_secret_key",
+    "is_secret_variable",
+    "redact_data",
+    "redact_options",
+    "redact_source",
+    "redact_text",
     "redact_url",
-    "scrub",
-    "scrub_data",
-    "secret_values",
+    "restore_markers",
+    "secret_variables",
+    "unresolvable_markers",
 ]
 
-#: What a secret is replaced with.
+#: What a connection string's password becomes (a description, never replayed).
 MASK = "***"
+#: A credential found in a source, which cannot be put back.
+REDACTED = "⟨redacted⟩"
+_ENV_MARKER = re.compile(r"⟨env:([A-Za-z_][A-Za-z0-9_]*)⟩")
 
-#: A name (environment variable, query parameter, connection-string key) is
-#: secret when its upper-cased form contains one of these parts.
-SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH", "SESSION", "COOKIE")
 
-# Connection-string keys that hold a secret without containing a part above
-# ("PWD=...;" in ODBC, "sig=..." in Azure SAS URLs).
-_EXTRA_SECRET_KEYS = frozenset({"PWD", "PASS", "PW", "SIG"})
-_EXTRA_SECRET_PARTS = ("SIGNATURE",)
+def env_marker(name: str) -> str:
+    """The marker standing for the environment variable *name*'s value."""
+    return f"⟨env:{name}⟩"
 
-# Variables whose names match SECRET_NAME_PARTS but whose values are ordinary
-# words or paths set by desktop sessions and agents. Scrubbing their values
-# ("user", "ubuntu", "x11", a socket path) would mangle unrelated text in every
-# lock file while protecting nothing.
-_NOT_SECRET_NAMES = frozenset(
-    {
-        "DESKTOP_SESSION",
-        "SESSION_MANAGER",
-        "DBUS_SESSION_BUS_ADDRESS",
-        "SSH_AUTH_SOCK",
-        "XAUTHORITY",
-        "GPG_AGENT_INFO",
-        "KEYTIMEOUT",
-        "GNOME_KEYRING_CONTROL",
-        "GNOME_KEYRING_PID",
-        "GIT_AUTHOR_NAME",
-        "GIT_AUTHOR_EMAIL",
-        "GIT_AUTHOR_DATE",
-    }
-)
-_NOT_SECRET_PREFIXES = ("XDG_SESSION_",)
 
-# Values that are never worth scrubbing even under a secret-looking name:
-# replacing every "true" or "none" in a lock file would corrupt it.
-_TRIVIAL_VALUES = frozenset({"true", "false", "yes", "no", "none", "null", "user", "unset"})
+# ---------------------------------------------------------------- names
 
-#: Values shorter than this are ignored by :func:`secret_values`.
-MIN_SECRET_LENGTH = 4
+#: A key of a connection string, reader option or HTTP header holds a secret
+#: when one of its parts (split at ``_``, ``-``, ``.``, case changes) is one of these.
+SECRET_KEY_PARTS = frozenset({
+    "TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWD", "PASS", "PWD", "PW", "PASSPHRASE", "APIKEY",
+    "KEY", "CREDENTIAL", "CREDENTIALS", "COOKIE", "AUTHORIZATION", "SIG", "SIGNATURE", "SAS", "SK", "PRIVATE",
+})
+#: ...unless its last part says it names or points to something rather than holding it
+_DESCRIPTOR_PARTS = frozenset({
+    "FILE", "FILES", "PATH", "DIR", "DIRS", "NAME", "NAMES", "PROVIDER", "PROVIDERS", "TYPE", "MODE", "SOCK",
+    "SOCKET", "HOST", "PORT", "USER", "USERNAME", "ENABLED", "DISABLED", "REGION", "BACKEND", "METHOD", "LENGTH",
+    "SIZE", "TIMEOUT", "VERSION", "FORMAT", "ID", "ALGORITHM", "URL", "URI", "ENDPOINT", "COUNT", "FIELD",
+})
+#: environment variables that match by their parts but are not secrets
+_NOT_SECRET_VARIABLES = frozenset({
+    "PWD", "OLDPWD", "JPY_SESSION_NAME", "SSH_AUTH_SOCK", "GPG_AGENT_INFO", "KEYTIMEOUT", "XAUTHORITY",
+    "PIP_KEYRING_PROVIDER", "GIT_ASKPASS", "SSH_ASKPASS", "SUDO_ASKPASS",
+})
+_PARTS = re.compile(r"[A-Z]+[0-9]*|[0-9]+")
 
-# scheme://user:password@host... The password may contain ':' and '@' (the
-# greedy match backtracks to the last '@' before the host) but not '/', '?',
-# '#' or whitespace, which would end the authority of any well-formed URL.
-_URL_USERINFO = re.compile(
-    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)"
-    r"(?P<user>[^\s:/?#@]*)"
-    r"(?::(?P<password>[^\s/?#]*))?"
-    r"@(?=[^\s@/?#]*(?:[/?#\s\"';]|$))"
-)
+
+def _parts(name: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)  # camelCase → camel_Case
+    return _PARTS.findall(spaced.upper())
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a connection-string key, reader option or header holds a secret
+    (``password``, ``PWD``, ``api_key``, ``Authorization``, ``AccountKey``,
+    ``sig``, ``client_secret``), by its parts, not by substring."""
+    parts = _parts(key)
+    if not parts or parts[-1] in _DESCRIPTOR_PARTS:
+        return False
+    if any(p in SECRET_KEY_PARTS for p in parts):
+        return True
+    joined = "".join(parts)
+    return any(word in joined for word in ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "APIKEY", "PASSPHRASE"))
+
+
+def is_secret_variable(name: str) -> bool:
+    """Whether an environment variable holds a secret: :func:`is_secret_key`
+    of its name (``GITHUB_TOKEN``, ``MYSQL_PWD``, ``DB_PASS``, ``API_PW``,
+    ``STRIPE_SK``, ``PASSPHRASE``, ``AWS_SECRET_ACCESS_KEY``), except the
+    variables that name folders, sessions or helpers (``PWD``,
+    ``JPY_SESSION_NAME``, ``SSH_AUTH_SOCK``, ``*_FILE``, ``*_PROVIDER``…)."""
+    return name.upper() not in _NOT_SECRET_VARIABLES and not name.upper().startswith("XDG_") and is_secret_key(name)
+
+
+# ---------------------------------------------------------------- connection strings
+
+# scheme://[user[:password]@]host — the password may hold '/', '#', ':' and
+# '@'; the userinfo ends at the last '@' before the query that is followed by
+# a host name
+_SCHEME = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://")
+_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-~%]*)(?::\d*)?(?=[/?#\s\"',;)]|$)")
 
 # ?password=...&token=... (also ';'-separated query strings).
 _QUERY_PARAM = re.compile(r"(?P<sep>[?&;])(?P<key>[^=&;#\s/?]+)=(?P<value>[^&;#\s]*)")
-
-# key=value pairs of ODBC/ADO connection strings ("PWD={x;y};", "Password=a b;"):
-# ';'-separated, values run to the next ';' unless braced ('}}' escapes a brace).
+# key=value pairs of ODBC/ADO connection strings ("PWD={x;y};", "Password=a b;").
 _KEY_VALUE_ODBC = re.compile(
     r"(?P<pre>^|;)\s*(?P<key>[A-Za-z_][A-Za-z0-9_ .\-]*?)\s*=\s*(?P<value>\{(?:[^}]|\}\})*\}|[^;]*)"
 )
-# key=value pairs of libpq-style strings ("host=h password=x"): whitespace-separated,
-# values may be quoted.
+# key=value pairs of libpq-style strings ("host=h password=x").
 _KEY_VALUE_SPACE = re.compile(
     r"(?P<pre>^|[\s,])(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)\s*=\s*"
     r"(?P<value>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^;\s,&]*)"
 )
-
-# User names that are really tokens: "https://ghp_xxx@github.com/o/r".
-_TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-", "xoxb-", "xoxp-", "hf_")
-
-
-def is_secret_name(name: str) -> bool:
-    """True when *name* looks like it holds a secret.
-
-    The rule: the upper-cased name contains one of :data:`SECRET_NAME_PARTS`
-    (``GITHUB_TOKEN``, ``AWS_SECRET_ACCESS_KEY``, ``PGPASSWORD``,
-    ``api_key``), or is a connection-string key such as ``PWD`` or ``sig``.
-    The test is a substring test on purpose: it errs on the side of hiding.
-    """
-    upper = name.upper()
-    if upper in _EXTRA_SECRET_KEYS:
-        return True
-    return any(part in upper for part in SECRET_NAME_PARTS + _EXTRA_SECRET_PARTS)
+_TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-", "xoxb-", "xoxp-", "xoxa-",
+                   "hf_", "sk-", "sk_live_", "sk_test_", "rk_live_", "AKIA", "ASIA", "AIza")
 
 
 def _looks_like_token(user: str) -> bool:
     """True when a URL's user name is really an access token."""
     if user.startswith(_TOKEN_PREFIXES):
         return True
-    # Long opaque strings mixing letters and digits are tokens, not user names.
-    return (
-        len(user) >= 20
-        and re.fullmatch(r"[A-Za-z0-9_\-.~]+", user) is not None
-        and any(c.isdigit() for c in user)
-        and any(c.isalpha() for c in user)
-    )
+    return (len(user) >= 20 and re.fullmatch(r"[A-Za-z0-9_\-.~]+", user) is not None
+            and any(c.isdigit() for c in user) and any(c.isalpha() for c in user))
 
 
 def _strip_quotes(value: str) -> str:
-    """The content of a braced or quoted connection-string value."""
     if len(value) >= 2 and value[0] + value[-1] in ("{}", "''", '""'):
         return value[1:-1]
     return value
+
+
+def _userinfo_spans(text: str) -> list[tuple[int, int, int | None]]:
+    """``(start, at, colon)`` of each URL userinfo in *text*: ``text[start:at]`` is
+    ``user[:password]``, *colon* the position of the ``:`` (None: no password)."""
+    spans = []
+    for m in _SCHEME.finditer(text):
+        start = m.end()
+        end = len(text)
+        for stop in (" ", "\t", "\n", '"', "'"):
+            i = text.find(stop, start)
+            if i != -1:
+                end = min(end, i)
+        query = text.find("?", start, end)
+        limit = query if query != -1 else end
+        at = text.rfind("@", start, limit)
+        while at != -1 and not _HOST.match(text, at + 1):
+            at = text.rfind("@", start, at)
+        if at == -1:
+            continue
+        userinfo = text[start:at]
+        colon = userinfo.find(":")
+        spans.append((start, at, start + colon if colon != -1 else None))
+    return spans
 
 
 def redact_url(url: str, keep_user: bool = True) -> str:
@@ -138,39 +175,38 @@ def redact_url(url: str, keep_user: bool = True) -> str:
     Handles, anywhere inside *url*:
 
     - ``scheme://user:password@host`` (SQLAlchemy's ``postgresql+psycopg://``
-      included): the password becomes ``***``; a user name that is really a
-      token (``https://ghp_…@github.com``) becomes ``***`` too;
+      included), the password holding ``/``, ``#``, ``:`` or ``@`` too: the
+      password becomes ``***``; a user name that is really a token
+      (``https://ghp_…@github.com``) becomes ``***`` too;
     - query parameters with secret names (``?password=…&token=…&sig=…``);
     - ``key=value`` connection strings: ODBC/ADO (``PWD=…;``, ``Password=…;``,
       ``AccountKey=…;``) and libpq (``host=h password=…``).
 
     With ``keep_user=False`` the whole ``user:password@`` part is dropped when
-    it holds a credential (``https://user:token@host/x`` → ``https://host/x``),
-    which is the form used for git remotes. A user name alone
+    it holds a credential (the form used for git remotes). A user name alone
     (``ssh://git@host/x``) is always kept.
     """
     if not url:
         return url
-
-    def _userinfo(m: re.Match[str]) -> str:
-        user, password = m.group("user"), m.group("password")
-        if password is None and not _looks_like_token(user):
-            return m.group(0)
+    text = url
+    for start, at, colon in reversed(_userinfo_spans(url)):
+        user = text[start:colon] if colon is not None else text[start:at]
+        if colon is None and not _looks_like_token(user):
+            continue
         if not keep_user:
-            return m.group("scheme")
-        if password is None:
-            return m.group("scheme") + MASK + "@"
-        return m.group("scheme") + user + ":" + MASK + "@"
+            text = text[:start] + text[at + 1:]
+        elif colon is None:
+            text = text[:start] + MASK + text[at:]
+        elif text[colon + 1:at] != MASK:
+            text = text[:colon + 1] + MASK + text[at:]
 
     def _pair(m: re.Match[str]) -> str:
-        if not is_secret_name(m.group("key").strip()) or m.group("value") in ("", MASK):
+        if not is_secret_key(m.group("key").strip()) or m.group("value") in ("", MASK):
             return m.group(0)
         start, end = m.span("value")
-        whole = m.group(0)
-        offset = m.start(0)
-        return whole[: start - offset] + MASK + whole[end - offset :]
+        whole, offset = m.group(0), m.start(0)
+        return whole[: start - offset] + MASK + whole[end - offset:]
 
-    text = _URL_USERINFO.sub(_userinfo, url)
     # Connection strings before query strings: a braced ODBC value may hold a
     # ';' that the query-string pattern would take for a separator.
     if ";" in text:
@@ -179,98 +215,185 @@ def redact_url(url: str, keep_user: bool = True) -> str:
     return _QUERY_PARAM.sub(_pair, text)
 
 
-def _secrets_in_text(text: str) -> set[str]:
+def _credentials_in(text: str) -> set[str]:
     """Credentials embedded in one string: URL passwords, token user names,
     secret query parameters and secret connection-string values."""
     found: set[str] = set()
-    for m in _URL_USERINFO.finditer(text):
-        password = m.group("password")
-        if password:
-            found.add(password)
-            found.add(unquote(password))
-        elif _looks_like_token(m.group("user")):
-            found.add(m.group("user"))
+    for start, at, colon in _userinfo_spans(text):
+        if colon is not None:
+            password = text[colon + 1:at]
+            found |= {password, unquote(password)}
+        elif _looks_like_token(text[start:at]):
+            found.add(text[start:at])
     for pattern in (_KEY_VALUE_ODBC, _KEY_VALUE_SPACE, _QUERY_PARAM):
         for m in pattern.finditer(text):
-            if is_secret_name(m.group("key").strip()):
+            if is_secret_key(m.group("key").strip()):
                 value = m.group("value").strip()
                 found.update((value, _strip_quotes(value), unquote(value)))
+    return {v for v in found if v and v != MASK}
+
+
+# ---------------------------------------------------------------- the environment
+
+#: values shorter than this are never replaced by value (they would match ordinary text)
+MIN_SECRET_LENGTH = 6
+_TRIVIAL = frozenset({"true", "false", "yes", "no", "none", "null", "unset", "default", "disabled", "enabled"})
+_cache: tuple[tuple[tuple[str, str], ...], dict[str, str]] | None = None
+
+
+def _specific(value: str) -> bool:
+    """Long and specific enough to be recognised anywhere without matching
+    ordinary text: a dictionary word is not, ``hunter2!`` or a token is."""
+    v = value.strip()
+    if len(v) < MIN_SECRET_LENGTH or v.lower() in _TRIVIAL or v in (MASK, REDACTED):
+        return False
+    if os.path.isabs(v) and os.path.exists(v):
+        return False  # a path that happens to sit in a secret-named variable
+    return len(v) >= 12 or not v.isalpha()
+
+
+def secret_variables(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Secret value → the environment variable holding it.
+
+    The values of variables that are secrets by :func:`is_secret_variable`,
+    and credentials embedded in any variable's value (the password of a
+    ``DATABASE_URL``, in encoded and decoded form); only values specific
+    enough to be recognised without matching ordinary text.
+    """
+    global _cache
+    env = os.environ if environ is None else environ
+    key = tuple(sorted((k, v) for k, v in env.items() if isinstance(v, str)))
+    if environ is None and _cache is not None and _cache[0] == key:
+        return _cache[1]
+    found: dict[str, str] = {}
+    for name, value in key:
+        if not value:
+            continue
+        if is_secret_variable(name) and _specific(value):
+            found.setdefault(value, name)
+        if "=" in value or "@" in value:
+            for credential in _credentials_in(value):
+                if _specific(credential):
+                    found.setdefault(credential, name)
+    if environ is None:
+        _cache = (key, found)
     return found
 
 
-def _worth_scrubbing(value: str) -> bool:
-    """Whether *value* is long and specific enough to replace everywhere."""
-    value = value.strip()
-    return len(value) >= MIN_SECRET_LENGTH and value.lower() not in _TRIVIAL_VALUES and value != MASK
-
-
-def secret_values(environ: Mapping[str, str] | None = None) -> set[str]:
-    """The secret strings found in an environment (``os.environ`` by default).
-
-    Collects the values of variables whose names look secret (see
-    :func:`is_secret_name`; a few desktop-session variables such as
-    ``XDG_SESSION_TYPE`` are excepted), and credentials embedded in any
-    variable's value: the password of ``scheme://user:password@host`` URLs
-    (``DATABASE_URL``), in both encoded and decoded form, and secret
-    query/connection-string parameters. Values shorter than four characters or
-    trivial words (``true``, ``none``…) are ignored so that scrubbing does not
-    mangle unrelated text.
-    """
-    env = os.environ if environ is None else environ
-    found: set[str] = set()
-    for name, value in env.items():
-        if not isinstance(value, str) or not value:
-            continue
-        upper = name.upper()
-        benign = upper in _NOT_SECRET_NAMES or upper.startswith(_NOT_SECRET_PREFIXES)
-        if is_secret_name(name) and not benign:
-            found.add(value)
-        if "=" in value or "@" in value:
-            found |= _secrets_in_text(value)
-    return {v for v in found if _worth_scrubbing(v)}
-
-
-_pattern_cache: dict[frozenset[str], re.Pattern[str]] = {}
-
-
-def _pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
-    """One alternation matching any secret, longest first so that a secret
-    containing another is replaced whole."""
-    key = frozenset(s for s in secrets if s)
-    if not key:
+def _value_pattern(values: Iterable[str]) -> re.Pattern[str] | None:
+    ordered = sorted({v for v in values if v}, key=lambda s: (-len(s), s))
+    if not ordered:
         return None
-    pattern = _pattern_cache.get(key)
-    if pattern is None:
-        ordered = sorted(key, key=lambda s: (-len(s), s))
-        pattern = re.compile("|".join(re.escape(s) for s in ordered))
-        if len(_pattern_cache) > 32:  # secrets rarely change; keep the cache small anyway
-            _pattern_cache.clear()
-        _pattern_cache[key] = pattern
-    return pattern
+    # whole tokens only: a secret never matches inside a longer word
+    return re.compile("|".join(rf"(?<![\w]){re.escape(v)}(?![\w])" if v[0].isalnum() or v[-1].isalnum()
+                               else re.escape(v) for v in ordered))
 
 
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of any of *secrets* in *text* with ``***``."""
-    pattern = _pattern(secrets)
-    if pattern is None or not text:
+_patterns: dict[frozenset[str], re.Pattern[str] | None] = {}
+
+
+def _replace_env_values(text: str, found: dict[str, str]) -> str:
+    if not found or not text:
         return text
-    return pattern.sub(MASK, text)
-
-
-def scrub_data(obj: Any, secrets: Iterable[str]) -> Any:
-    """Return a copy of JSON-like *obj* with every secret replaced by ``***``.
-
-    Dict keys and string values are scrubbed, lists and tuples (returned as
-    lists) and dicts are walked recursively; numbers, booleans and ``None`` are
-    returned unchanged.
-    """
-    pattern = _pattern(secrets)
+    key = frozenset(found)
+    if key not in _patterns:
+        if len(_patterns) > 16:
+            _patterns.clear()
+        _patterns[key] = _value_pattern(found)
+    pattern = _patterns[key]
     if pattern is None:
-        return obj
+        return text
+    return pattern.sub(lambda m: env_marker(found[m.group(0)]), text)
+
+
+# ---------------------------------------------------------------- sources, options, text
+
+#: credentials written in code or SQL: known token formats, private keys, bearer
+#: tokens, and string literals assigned to or passed as a secret-named variable,
+#: keyword, key or column
+_TOKEN_LITERALS = re.compile(
+    r"(?<![A-Za-z0-9_\-])(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_\-]{20,}|xox[abpr]-[A-Za-z0-9\-]{10,}"
+    r"|hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_\-]{20,}|sk_(?:live|test)_[A-Za-z0-9]{16,}|(?:AKIA|ASIA)[0-9A-Z]{16}"
+    r"|AIza[0-9A-Za-z\-_]{35}|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})"
+)
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S)
+_BEARER = re.compile(r"(?i)(\b(?:bearer|basic|token)\s+)([A-Za-z0-9\-._~+/]{12,}=*)")
+# name = "value" / name="value" / "name": "value" / name = 'value' (Python, JSON, SQL)
+_ASSIGNED = re.compile(
+    r"""(?P<key>[A-Za-z_][A-Za-z0-9_\-]*)(?P<q1>["']?)\s*(?P<op>:|=|==)\s*(?P<q>["'])(?P<value>(?:(?!(?P=q)).){1,500})(?P=q)""")
+
+
+def redact_source(text: str, environ: Mapping[str, str] | None = None) -> tuple[str, bool]:
+    """A cell's source (or SQL) with credentials replaced: environment secrets
+    by ``⟨env:NAME⟩`` (put back at replay), credentials written in it by
+    ``⟨redacted⟩``. Returns the text and whether a credential written in it
+    was removed (such a cell cannot be replayed as it ran)."""
+    if not text:
+        return text, False
+    out = _replace_env_values(text, secret_variables(environ))
+    literal = False
+
+    def assigned(m: re.Match[str]) -> str:
+        nonlocal literal
+        value = m.group("value")
+        if not is_secret_key(m.group("key")) or value in (MASK, REDACTED) or _ENV_MARKER.fullmatch(value) \
+                or len(value) < 4:
+            return m.group(0)
+        literal = True
+        start, end = m.span("value")
+        return m.group(0)[: start - m.start(0)] + REDACTED + m.group(0)[end - m.start(0):]
+
+    out = _ASSIGNED.sub(assigned, out)
+    for pattern, repl in ((_PRIVATE_KEY, REDACTED), (_TOKEN_LITERALS, REDACTED)):
+        out, n = pattern.subn(repl, out)
+        literal = literal or bool(n)
+    out, n = _BEARER.subn(lambda m: m.group(1) + REDACTED, out)
+    literal = literal or bool(n)
+    return out, literal
+
+
+def redact_text(text: str, environ: Mapping[str, str] | None = None) -> str:
+    """A message or any free text fit to show or store: connection-string
+    credentials, environment secrets and credential formats removed."""
+    if not text:
+        return text
+    out = _replace_env_values(redact_url(text), secret_variables(environ))
+    out = _PRIVATE_KEY.sub(REDACTED, out)
+    out = _TOKEN_LITERALS.sub(REDACTED, out)
+    return _BEARER.sub(lambda m: m.group(1) + REDACTED, out)
+
+
+def redact_options(value: Any, environ: Mapping[str, str] | None = None) -> Any:
+    """Reader/storage options (plain JSON data) with the values of secret keys
+    (``storage_options={"Authorization": …}``, ``token``, ``key``,
+    ``client_secret``, ``headers``…) replaced, at any depth."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if isinstance(k, str) and is_secret_key(k) and v not in (None, "", MASK):
+                env = secret_variables(environ)
+                out[k] = env_marker(env[v]) if isinstance(v, str) and v in env else REDACTED
+            else:
+                out[k] = redact_options(v, environ)
+        return out
+    if isinstance(value, list):
+        return [redact_options(v, environ) for v in value]
+    if isinstance(value, str):
+        return redact_text(value, environ)
+    return value
+
+
+def redact_data(obj: Any, environ: Mapping[str, str] | None = None) -> Any:
+    """JSON-like data with every string passed through :func:`redact_text`'s
+    environment and token rules (keys too). The input is not changed; an
+    object without secrets is returned as is."""
+    found = secret_variables(environ)
 
     def walk(value: Any) -> Any:
         if isinstance(value, str):
-            return pattern.sub(MASK, value)
+            replaced = _replace_env_values(value, found)
+            replaced = _TOKEN_LITERALS.sub(REDACTED, replaced)
+            return replaced
         if isinstance(value, dict):
             return {walk(k) if isinstance(k, str) else k: walk(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
@@ -280,16 +403,50 @@ def scrub_data(obj: Any, secrets: Iterable[str]) -> Any:
     return walk(obj)
 
 
-def scrub_lock_text(text: str, data: dict[str, Any]) -> str:
-    """Remove every secret value of the environment from lock text.
+def contains_secret(text: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The environment variable or credential kind *text* holds, if any (for
+    refusing to store it)."""
+    found = secret_variables(environ)
+    key = frozenset(found)
+    if key not in _patterns:
+        if len(_patterns) > 16:
+            _patterns.clear()
+        _patterns[key] = _value_pattern(found)
+    pattern = _patterns[key]
+    if pattern is not None:
+        m = pattern.search(text)
+        if m:
+            return found[m.group(0)]
+    if _TOKEN_LITERALS.search(text) or _PRIVATE_KEY.search(text):
+        return "a credential"
+    return None
 
-    The fast path is a substring check; only when a secret occurs is the
-    data scrubbed and serialised again (so the result is still valid JSON).
-    """
-    import json
+
+def contains_secret_bytes(data: bytes, environ: Mapping[str, str] | None = None) -> str | None:
+    """:func:`contains_secret` for stored bytes (pickled values, captured output)."""
+    for value, name in secret_variables(environ).items():
+        if value.encode("utf-8", "surrogatepass") in data:
+            return name
+    text = data.decode("latin-1")
+    if _TOKEN_LITERALS.search(text) or _PRIVATE_KEY.search(text):
+        return "a credential"
+    return None
 
 
-    found = secret_values()
-    if not any(s in text or json.dumps(s, ensure_ascii=False)[1:-1] in text for s in found):
-        return text
-    return canonical.dumps(scrub_data(data, found))
+# ---------------------------------------------------------------- replay
+
+
+def restore_markers(text: str, environ: Mapping[str, str] | None = None) -> str:
+    """Put environment secrets back into a recorded source (for a replay)."""
+    env = os.environ if environ is None else environ
+    return _ENV_MARKER.sub(lambda m: env.get(m.group(1), m.group(0)), text)
+
+
+def unresolvable_markers(text: str, environ: Mapping[str, str] | None = None) -> list[str]:
+    """What a replay cannot put back into a source: environment variables it
+    lacks (by name), and credentials written in the source (``⟨redacted⟩``)."""
+    env = os.environ if environ is None else environ
+    missing = sorted({m.group(1) for m in _ENV_MARKER.finditer(text) if m.group(1) not in env})
+    if REDACTED in text:
+        missing.append(REDACTED)
+    return missing

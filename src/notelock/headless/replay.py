@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..core import protocol
+from ..core import protocol, secrets
 from ..core import replay as plan
 from ..core.environment import EnvironmentCapture
 from ..core.errors import LockFileError, NotelockError, StoreError
@@ -230,12 +230,14 @@ def run_replay(spec: str, *, against_current: bool = False, timeout: float = 600
     reporter = reporter or Reporter()
     lock, lock_path, name = resolve_lock_source(spec)
     plan.check_replayable(lock)
+    plan.check_secrets(lock, env_base)
     folder = lock_path.parent
     mode = "current" if against_current else "pinned"
     result = ReplayResult(lock=str(lock_path if name == lock_path.name else name), mode=mode)
     reporter.start(plan.node_count(lock), result.lock)
 
     def say(text: str) -> None:
+        text = secrets.redact_text(text)
         result.messages.append(text)
         reporter.message(text)
 
@@ -310,7 +312,7 @@ def _execute(lock: dict[str, Any], folder: Path, env: dict[str, str], replay_loc
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    sources = plan.replay_sources(lock)
+    sources = plan.replay_sources(lock, env)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s["source"]) for s in sources])
     client = NotebookClient(nb, timeout=int(timeout), allow_errors=True, kernel_name=kernel_name or "python3",
                             resources={"metadata": {"path": str(folder)}})

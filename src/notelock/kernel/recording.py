@@ -99,13 +99,11 @@ class Recording:
 
     def warn(self, message: str) -> None:
         """Print one line for the user (secrets removed)."""
-        print(self._scrub_text(message), file=sys.stderr)
-
-    def _scrub_text(self, text: str) -> str:
         try:
-            return secrets.scrub(text, secrets.secret_values())
-        except Exception:  # noqa: BLE001
-            return text
+            message = secrets.redact_text(message)
+        except Exception:  # noqa: BLE001 - a warning is still shown
+            message = "notelock: a warning could not be shown without risking a secret in it"
+        print(message, file=sys.stderr)
 
     def _wire_sections(self, notebook: Path | None) -> None:
         base = notebook.parent if notebook else Path.cwd()

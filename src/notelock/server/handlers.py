@@ -25,6 +25,7 @@ from tornado import web
 from notelock.core.diff import diff_locks
 from notelock.core.errors import NotelockError, http_status
 from notelock.core.lockfile import load_lock, lock_path_for
+from notelock.core.secrets import redact_text
 from notelock.core.workflow import notebook_checksum
 
 from . import paths
@@ -114,7 +115,7 @@ class NotelockHandler(APIHandler):
             if exc.args and exc.log_message:
                 message = exc.log_message % exc.args
         elif exc is not None and _is_notelock_error(exc):
-            message = self._hide_root(str(exc))
+            message = self._hide_root(redact_text(str(exc)))
         elif exc is not None:
             message = "internal error in notelock's server extension (details are in the server log)"
         else:

@@ -68,8 +68,11 @@ def test_missing_notebook_is_bad_usage(tmp_path, capsys):
 @pytest.mark.parametrize("extra", [["--jobs", "0"], ["--timeout", "0"]])
 def test_bad_option_values_are_bad_usage(tmp_path, capsys, extra):
     nb = write_notebook(tmp_path / "nb.ipynb", ["x = 1"])
-    assert main(["lock", str(nb), *extra]) == 2
-    assert capsys.readouterr().err.startswith("notelock: error: --")
+    with pytest.raises(SystemExit) as exit_:
+        main(["lock", str(nb), *extra])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("notelock: error: argument") and err.count("\n") == 1
 
 
 def test_not_a_notebook_is_bad_usage(tmp_path, capsys):

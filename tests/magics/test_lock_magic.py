@@ -70,8 +70,16 @@ def test_raising_cell_raises_same_error_restores_and_keeps_previous_lock(kernel,
 
 def test_interrupted_cell_restores_originals(kernel, data_dir: Path):
     kernel.ok(SETUP)
-    msg_id = kernel.kc.execute("%%lock\nimport time\ndf = pd.read_csv('t.csv')\ntime.sleep(30)")
-    time.sleep(3)
+    msg_id = kernel.kc.execute("%%lock\nimport time\ndf = pd.read_csv('t.csv')\nprint('read', flush=True)\n"
+                               "time.sleep(30)")
+    # interrupt once the cell is inside its sleep, with the interceptors in place
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        msg = kernel.kc.get_iopub_msg(timeout=60)
+        if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream" \
+                and "read" in msg["content"]["text"]:
+            break
+    time.sleep(0.5)
     kernel.km.interrupt_kernel()
     reply = kernel.kc.get_shell_msg(timeout=30)
     assert reply["parent_header"]["msg_id"] == msg_id

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from ..core.collect import DEFAULT_GRACE_S, apply_gc, find_locks, find_stores, plan_gc
 from ..core.errors import UsageError
+from ..core.lockfile import stale_temporaries
 from ..core.store import format_size
+from . import args as args_
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "--yes is given.")
     p.add_argument("folder", help="the folder holding the notebooks and their lock files")
     p.add_argument("--yes", action="store_true", help="delete (without it, only show what would go)")
-    p.add_argument("--min-age", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--min-age", type=args_.age, default=None, metavar="SECONDS",
                    help="spare objects younger than this (default 3600: a running kernel may be "
                         "writing them)")
     p.set_defaults(func=run)
@@ -30,12 +32,23 @@ def run(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: not a folder")
-    grace = DEFAULT_GRACE_S if args.min_age is None else max(0.0, args.min_age)
-    stores = find_stores(folder, find_locks(folder))
+    if args.min_age is not None and not args.min_age >= 0:
+        raise UsageError(f"--min-age must be a number of seconds ≥ 0, got {args.min_age}")
+    grace = DEFAULT_GRACE_S if args.min_age is None else args.min_age
+    locks = find_locks(folder)
+    verb = "removed" if args.yes else "would remove"
+    # what killed builds and writes left beside the locks
+    leftovers = [p for d in sorted({folder, *(lock.parent for lock in locks)}) for p in stale_temporaries(d)]
+    if leftovers:
+        size = sum(p.stat().st_size for p in leftovers if p.exists())
+        if args.yes:
+            for path in leftovers:
+                path.unlink(missing_ok=True)
+        print(f"{verb} {len(leftovers)} temporary files left by interrupted builds ({format_size(size)})")
+    stores = find_stores(folder, locks)
     if not stores:
         print(f"no notelock store under {folder}")
         return 0
-    verb = "removed" if args.yes else "would remove"
     for root, locks in sorted(stores.items()):
         plan = plan_gc(root, locks, grace)
         freed = apply_gc(plan) if args.yes else plan.bytes

@@ -7,6 +7,7 @@ each notebook runs in its own fresh kernel, several at once up to ``--jobs``.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 from ..core.errors import NotelockError, UsageError
 from ..core.lockfile import lock_path_for
 from ..headless.build import build_lock
+from . import args as args_
 
 DESCRIPTION = """\
 Run each notebook in a fresh kernel in its folder and write its lock file
@@ -51,11 +53,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("notebooks", nargs="+", metavar="NB.ipynb", help="notebooks to build")
-    p.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+    p.add_argument("-j", "--jobs", type=args_.count(1, 64), default=None, metavar="N",
                    help="notebooks built at once, each in its own kernel (default: CPU count)")
     p.add_argument("-o", "--output-dir", type=Path, default=None, metavar="DIR",
                    help="write the locks here instead of beside the notebooks")
-    p.add_argument("--timeout", type=int, default=None, metavar="S",
+    p.add_argument("--timeout", type=lambda t: int(math.ceil(args_.seconds(t))), default=None, metavar="S",
                    help="seconds a cell may run (default: no limit)")
     p.add_argument("--kernel", default=None, metavar="NAME",
                    help="kernel to run in (default: each notebook's kernelspec)")

@@ -8,6 +8,7 @@ import sys
 
 from ..core.errors import NotelockError
 from ..headless.replay import EventsReporter, Reporter, TextReporter, run_replay
+from . import args as args_
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -15,7 +16,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("lock", help="a .lock.json file, the .ipynb it belongs to, or NB.ipynb~N (an earlier version)")
     p.add_argument("--against-current", action="store_true",
                    help="replay on today's data instead of the recorded snapshots, to see what drift does downstream")
-    p.add_argument("--timeout", type=float, default=600, metavar="S", help="seconds each cell may run (default 600)")
+    p.add_argument("--timeout", type=args_.seconds, default=600, metavar="S", help="seconds each cell may run (default 600)")
     p.add_argument("--kernel", default=None, metavar="NAME", help="the Jupyter kernel to replay in (default python3)")
     p.add_argument("--json", action="store_true", help="print a machine-readable report")
 

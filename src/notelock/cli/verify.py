@@ -10,6 +10,7 @@ from ..core.errors import UsageError
 from ..core.history import resolve_lock_source
 from ..core.replay import stability
 from ..headless.replay import Reporter, run_replay
+from . import args as args_
 from .replay import add_run_arguments
 
 
@@ -20,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "and whether the declared contract (deterministic unless declared otherwise) holds. "
                     "Exit code: 0 every contract holds, 1 one does not, 2 unusable input.")
     add_run_arguments(p)
-    p.add_argument("--runs", type=int, default=2, metavar="N", help="how many replays (default 2)")
+    p.add_argument("--runs", type=args_.count(1, 100), default=2, metavar="N", help="how many replays (default 2)")
     p.set_defaults(func=run)
 
 

@@ -81,22 +81,23 @@ def _facts(raw: bytes) -> dict[str, Any]:
     run: dict[str, Any] = data["run"] if isinstance(data.get("run"), dict) else {}
     git = ((data.get("workflow") or {}).get("git") or {}) if isinstance(data.get("workflow"), dict) else {}
     return {"identity": data.get("identity"), "commit": git.get("commit") if isinstance(git, dict) else None,
-            "started": run.get("started"), "updated": run.get("updated")}
+            "started": run.get("started"), "updated": run.get("updated"), "session": run.get("session")}
 
 
 def keep_version(lock_path: str | os.PathLike[str], old: bytes, *, store: Store | None = None,
-                 session_started: str | None = None) -> str | None:
+                 session: str | None = None) -> str | None:
     """Keep *old* (the bytes of a lock file about to be replaced) in the store.
 
     Returns the object's digest, or None when the version was not kept
-    because the session now writing (started at *session_started*) wrote it
-    itself and is only extending it. Called under the lock file's file lock,
-    so appends to one history never interleave.
+    because the session now writing (*session*, its unique id) wrote it itself
+    and is only extending it. Two kernels writing one lock never replace each
+    other's versions without keeping them. Called under the lock file's file
+    lock, so appends to one history never interleave.
     """
     lock_path = Path(lock_path)
     store = store or store_for(lock_path)
     facts = _facts(old)
-    if session_started is not None and facts.get("started") == session_started:
+    if session is not None and facts.get("session") == session:
         return None
     digest = store.put_bytes(old)
     versions = _read_index(_index(lock_path, store))

@@ -14,9 +14,13 @@ import os
 import re
 import stat
 import tempfile
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import xxhash
 
 from . import canonical, lockschema, protocol
 from .errors import LockFileError, LockNotFound
@@ -268,11 +272,53 @@ def load_lock(path: str | os.PathLike[str]) -> dict[str, Any]:
 # ---------------------------------------------------------------- writing
 
 
-def file_lock(path: str | os.PathLike[str], timeout: float = 30.0):
-    """An inter-process lock guarding writes of *path* (a ``.lck`` sidecar)."""
-    from filelock import FileLock
+#: notelock's own coordination files live here, beside the lock, out of the
+#: user's way (the store's default folder)
+COORDINATION_DIR = ".notelock"
+#: prefix of every temporary file notelock writes beside a lock
+TEMP_PREFIX = ".nl-"
 
-    return FileLock(str(path) + ".lck", timeout=timeout)
+
+def lock_sidecar(path: str | os.PathLike[str]) -> Path:
+    """Where the inter-process lock of *path* lives: under ``.notelock/locks/``
+    beside it, named by a hash (so a name near the file system's limit fits)."""
+    target = Path(path)
+    name = xxhash.xxh3_64_hexdigest(os.path.abspath(target).encode("utf-8", "surrogateescape"))
+    return target.parent / COORDINATION_DIR / "locks" / f"{name}.lck"
+
+
+def file_lock(path: str | os.PathLike[str], timeout: float = 30.0) -> Any:
+    """An inter-process lock guarding writes of *path*.
+
+    Raises :class:`LockFileError` when its folder cannot hold one (a read-only
+    or special location); a holder that does not let go within *timeout*
+    seconds is named in the error."""
+    from filelock import FileLock, Timeout
+
+    sidecar = lock_sidecar(path)
+    try:
+        sidecar.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise LockFileError(f"{Path(path).parent}: cannot write here: {err.strerror or err}") from None
+    return _GuardedLock(FileLock(str(sidecar), timeout=timeout), Timeout, Path(path))
+
+
+class _GuardedLock:
+    """A file lock whose failures are one-line notelock errors."""
+
+    def __init__(self, lock: Any, timeout_error: type[BaseException], target: Path):
+        self._lock, self._timeout, self._target = lock, timeout_error, target
+
+    def __enter__(self) -> Any:
+        try:
+            return self._lock.__enter__()
+        except self._timeout:
+            raise LockFileError(f"{self._target.name}: another process holds its write lock; try again") from None
+        except OSError as err:
+            raise LockFileError(f"{self._target}: cannot lock for writing: {err.strerror or err}") from None
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._lock.__exit__(*exc)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -283,7 +329,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     file is untouched.
     """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -322,9 +368,90 @@ def write_lock(path: str | os.PathLike[str], data: dict[str, Any], *, validate: 
     return write_lock_text(target, canonical.dumps(data), on_replace=on_replace)
 
 
+def build_temp_path(folder: Path) -> Path:
+    """A fresh name for a build's temporary lock in *folder* (owned by this process)."""
+    return folder / f"{TEMP_PREFIX}build-{os.getpid()}-{uuid.uuid4().hex[:12]}.json"
+
+
+_BUILD_TEMP = re.compile(r"^\.nl-build-(\d+)-[0-9a-f]{12}\.json$")
+_ATOMIC_TEMP = re.compile(r"^\.nl-.*\.tmp$")
+
+
+def stale_temporaries(folder: Path, older_than_s: float = 3600.0) -> list[Path]:
+    """notelock's temporary files in *folder* that nobody will finish: builds
+    whose process is gone, atomic writes cut short more than an hour ago."""
+    found = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    now = time.time()
+    for entry in entries:
+        match = _BUILD_TEMP.match(entry.name)
+        if match:
+            if not _alive(int(match.group(1))):
+                found.append(Path(entry.path))
+        elif _ATOMIC_TEMP.match(entry.name):
+            try:
+                if now - entry.stat().st_mtime > older_than_s:
+                    found.append(Path(entry.path))
+            except OSError:
+                pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: Path) -> int:
+    """Remove :func:`stale_temporaries`; returns the bytes freed."""
+    freed = 0
+    for path in stale_temporaries(folder):
+        try:
+            freed += path.stat().st_size
+            path.unlink()
+        except OSError:
+            pass
+    return freed
+
+
+def check_target(target: Path) -> None:
+    """A lock can be written to *target*: its folder exists (none is created
+    by accident) and, if the file exists, it is a regular file."""
+    parent = target.parent
+    if not parent.is_dir():
+        raise LockFileError(f"{parent}: no such folder (create it first)")
+    if len(target.name.encode("utf-8", "surrogateescape")) > 255:
+        raise LockFileError(f"{target.name[:40]}…: file name longer than the file system allows")
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as err:
+        raise LockFileError(f"{target}: cannot write: {err.strerror or err}") from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise LockFileError(f"{target}: not a regular file; a lock is not written there")
+    try:  # the folder takes new files (the write goes through a temporary one)
+        fd, probe = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise LockFileError(f"{parent}: cannot write here: {err.strerror or err}") from None
+
+
 def write_lock_text(path: str | os.PathLike[str], text: str, *, on_replace: Any = None) -> Path:
     """Write already-serialised canonical lock text; see :func:`write_lock`."""
     target = Path(path)
+    check_target(target)
     data = text.encode("utf-8")
     with file_lock(target):
         if on_replace is not None:

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import types
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +106,8 @@ class Session:
         #: measured times left out of fitted state hashes, by fit node
         self.fitted_timings: dict[str, dict[str, Any]] = {}
         self.started = _now()
+        #: unique per session (two kernels started in the same second differ)
+        self.session_id = uuid.uuid4().hex
         self.current: CellRun | None = None
         self.interceptors = InterceptorRegistry(self)
         self.imports, self.preexisting = self._classify_preexisting()
@@ -530,7 +533,7 @@ class Session:
                 "session": {"imports": self.imports, "preexisting": self.preexisting,
                             "provided": sorted(n for n in self.provided if not is_internal_name(n))},
                 "rules": {"hashing": hashing.RULES_VERSION, "fitted_state": [hashing.TIMING_RULE]},
-                "run": {"started": self.started, "updated": _now(),
+                "run": {"started": self.started, "updated": _now(), "session": self.session_id,
                         "durations_s": dict(self.durations), "notelock": _version()},
             }
             if self.fitted_timings:

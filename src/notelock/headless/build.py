@@ -24,10 +24,10 @@ last executed cell, and validates it before moving it into place atomically.
 
 from __future__ import annotations
 
-import glob
 import os
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,15 @@ from typing import Any
 from ..core import protocol
 from ..core.errors import LockFileError, NotelockError
 from ..core.history import keep_version
-from ..core.lockfile import atomic_write_bytes, file_lock, loads_lock, lock_path_for
+from ..core.lockfile import (
+    atomic_write_bytes,
+    build_temp_path,
+    file_lock,
+    loads_lock,
+    lock_path_for,
+    lock_sidecar,
+    remove_stale_temporaries,
+)
 from ..core.workflow import WorkflowTracker
 
 #: what the build runs, silently, after the last cell: the kernel writes its
@@ -103,7 +111,9 @@ def read_notebook(path: Path) -> Any:
     import nbformat
 
     try:
-        return nbformat.read(path, as_version=4)
+        with warnings.catch_warnings():  # nbformat's notices about missing cell ids: not the user's problem here
+            warnings.simplefilter("ignore")
+            return nbformat.read(path, as_version=4)
     except FileNotFoundError:
         raise NotelockError(f"{path}: no such notebook") from None
     except OSError as err:
@@ -166,7 +176,7 @@ def _put_in_place(target: Path, data: bytes, lock: dict[str, Any]) -> None:
         if old is not None:
             try:
 
-                keep_version(target, old, session_started=(lock.get("run") or {}).get("started"))
+                keep_version(target, old, session=(lock.get("run") or {}).get("session"))
             except Exception:  # noqa: BLE001 - keeping history must never block the write
                 pass
         atomic_write_bytes(target, data)
@@ -206,12 +216,11 @@ def _execute(path: Path, nb: Any, work_dir: Path, *, timeout: int | None, kernel
 
     loads, has_lock_cells = notebook_mode(nb)
     work_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{lock_path_for(path).name}.", suffix=".building", dir=work_dir)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    # only the name is reserved: a file there would be "replaced" by the
-    # kernel's first write, and the store would keep it as a lock version
-    tmp.unlink()
+    # what killed builds left here is cleared first; the name is fresh and
+    # not created: a file there would be "replaced" by the kernel's first
+    # write, and the store would keep it as a lock version
+    remove_stale_temporaries(work_dir)
+    tmp = build_temp_path(work_dir)
     env = {k: v for k, v in os.environ.items() if k not in protocol.DRIVER_VARIABLES}
     env.update(protocol.kernel_settings(notebook=str(path), lock_path=str(tmp),
                                         lock_all=not loads and not has_lock_cells))
@@ -310,12 +319,10 @@ def _kernel_warnings(nb: Any) -> list[str]:
 
 
 def _remove_temporaries(tmp: Path) -> None:
-    # the temporary lock, its file-lock sidecar, and atomic-write leftovers of a killed kernel
-    for name in [str(tmp), str(tmp) + ".lck", *glob.glob(glob.escape(str(tmp.parent / ("." + tmp.name))) + ".*.tmp")]:
+    # the temporary lock and its file-lock sidecar
+    for path in (tmp, lock_sidecar(tmp)):
         try:
-            os.unlink(name)
-        except FileNotFoundError:
-            pass
+            path.unlink()
         except OSError:
             pass
 

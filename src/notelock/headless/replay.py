@@ -32,7 +32,7 @@ from ..core import replay as plan
 from ..core.environment import EnvironmentCapture
 from ..core.errors import LockFileError, NotelockError, StoreError
 from ..core.history import resolve_lock_source
-from ..core.lockfile import loads_lock
+from ..core.lockfile import check_target, loads_lock
 from ..core.store import store_for
 
 
@@ -228,6 +228,8 @@ def run_replay(spec: str, *, against_current: bool = False, timeout: float = 600
     missing.
     """
     reporter = reporter or Reporter()
+    if out:
+        check_target(Path(out).absolute())  # before minutes of work, not after
     lock, lock_path, name = resolve_lock_source(spec)
     plan.check_replayable(lock)
     plan.check_secrets(lock, env_base)
@@ -269,7 +271,10 @@ def run_replay(spec: str, *, against_current: bool = False, timeout: float = 600
             target = Path(out)
             if target.resolve() == lock_path.resolve():
                 raise LockFileError(f"{target}: --out would overwrite the lock being replayed")
-            shutil.copyfile(replay_lock, target)
+            try:
+                shutil.copyfile(replay_lock, target)
+            except OSError as err:
+                raise LockFileError(f"{target}: cannot write: {err.strerror or err}") from None
             result.replay_lock = str(target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -332,8 +337,18 @@ def _execute(lock: dict[str, Any], folder: Path, env: dict[str, str], replay_loc
                 reporter.node(verdict)
         pending.clear()
 
-    with _terminate_cleanly():
-        with client.setup_kernel(env=env, cwd=str(folder)):
+    from jupyter_client.kernelspec import NoSuchKernel
+
+    try:
+        client.km = client.create_kernel_manager()
+        client.km.kernel_spec  # noqa: B018 - looked up now: an unknown kernel is a one-line error
+    except NoSuchKernel as err:
+        raise NotelockError(f"no kernel named {err.args[0]!r} (see: jupyter kernelspec list)") from None
+    # the kernel's own stderr (start-up notices such as ipykernel's transport
+    # warning) is kept out of the report
+    kernel_log = tempfile.TemporaryFile()
+    with _terminate_cleanly(), kernel_log:
+        with client.setup_kernel(env=env, cwd=str(folder), stderr=kernel_log):
             for index, (cell, source) in enumerate(zip(nb.cells, sources)):
                 try:
                     client.execute_cell(cell, index)

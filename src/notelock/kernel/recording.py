@@ -35,8 +35,14 @@ _FLUSH_DELAY_S = 1.0
 def strip_lock_line(lines: list[str]) -> list[str]:
     """Input transformer: blank a leading ``%%lock …`` line so IPython runs the
     body as an ordinary cell (line numbers unchanged). ``%%lock?`` is left for
-    IPython's help."""
+    IPython's help, and a line with bad options is left for the ``%%lock``
+    magic itself, which refuses the cell with a one-line ``UsageError``: a
+    cell never runs unrecorded because of a typo in its options."""
     if lines and protocol.LOCK_LINE.match(lines[0]) and not lines[0].rstrip().endswith("?"):
+        try:
+            protocol.parse_lock_options(lines[0].strip()[len("%%lock"):])
+        except UsageError:
+            return lines
         return ["\n", *lines[1:]]
     return lines
 
@@ -135,7 +141,10 @@ class Recording:
             if split is None and self.lock_all and raw.strip() and not protocol.loads_notelock(raw):
                 split = ("", raw)
             header, body = split if split is not None else (None, raw)
-            options = protocol.parse_lock_options(header) if header is not None else None
+            try:
+                options = protocol.parse_lock_options(header) if header is not None else None
+            except UsageError:
+                return  # the %%lock magic refuses the cell (see strip_lock_line): nothing runs
             code = self.shell.transform_cell(body)
             if header is not None:
                 # started before the session's cell_begin event, so that a tee

@@ -112,7 +112,7 @@ class StoreHooks:
     def _keep(self, old: bytes) -> None:
         try:
             _history.keep_version(self.session.lock_path, old, store=self.store(),
-                                  session_started=self.session.started)
+                                  session=self.session.session_id)
         except Exception as err:  # noqa: BLE001 - keeping history must never block the write
             self.session.report_failure("the previous lock version", err)
 

@@ -77,34 +77,51 @@ class IncrementalDumper:
     """
 
     def __init__(self) -> None:
+        # key -> (version or value it was made from, text indented for its place)
         self._memo: dict[tuple[str, Any], tuple[Any, str]] = {}
+        #: the texts made anew by the last :meth:`dumps` (what changed since the one before)
+        self.fresh: list[str] = []
+        self._keys: dict[Any, str] = {}
 
-    def _cached(self, key: tuple[str, Any], value: Any) -> str:
+    def _cached(self, key: tuple[str, Any], value: Any, indent: str, version: Any = None) -> str:
         hit = self._memo.get(key)
-        if hit is not None and hit[0] == value:
+        if hit is not None and (hit[0] == version if version is not None else hit[0] == value):
             return hit[1]
-        text = _pretty(to_plain(value))
-        self._memo[key] = (value, text)
+        text = _pretty(to_plain(value)).replace("\n", "\n" + indent)
+        self.fresh.append(text)
+        self._memo[key] = (version if version is not None else value, text)
         return text
 
-    def _member(self, key: str, value: Any) -> str:
+    def _key_text(self, key: Any) -> str:
+        text = self._keys.get(key)
+        if text is None:
+            text = self._keys[key] = json.dumps(str(key), ensure_ascii=False) + ": "
+        return text
+
+    def _member(self, key: str, value: Any, versions: dict[tuple[str, Any], Any]) -> str:
         if key == "cells" and isinstance(value, list):
             if not value:
                 return "[]"
-            items = [self._cached(("cells", i), v).replace("\n", "\n  ") for i, v in enumerate(value)]
-            return "[\n  " + ",\n  ".join(items) + "\n]"
+            items = [self._cached(("cells", i), v, "    ", versions.get(("cells", i))) for i, v in enumerate(value)]
+            return "[\n    " + ",\n    ".join(items) + "\n  ]"
         if key == "nodes" and isinstance(value, dict):
             if not value:
                 return "{}"
-            items = [json.dumps(str(k), ensure_ascii=False) + ": "
-                     + self._cached(("nodes", k), v).replace("\n", "\n  ") for k, v in sorted(value.items())]
-            return "{\n  " + ",\n  ".join(items) + "\n}"
-        return self._cached((key, None), value)
+            items = [self._key_text(k) + self._cached(("nodes", k), v, "    ", versions.get(("nodes", k)))
+                     for k, v in sorted(value.items())]
+            return "{\n    " + ",\n    ".join(items) + "\n  }"
+        return self._cached((key, None), value, "  ")
 
-    def dumps(self, data: dict[str, Any]) -> str:
-        """The canonical text of the mapping *data* (ends with a newline)."""
+    def dumps(self, data: dict[str, Any], versions: dict[tuple[str, Any], Any] | None = None) -> str:
+        """The canonical text of the mapping *data* (ends with a newline).
+
+        *versions* may name, for ``("cells", index)`` and ``("nodes", id)``, a
+        version that changes whenever that element changes: elements whose
+        version is unchanged are reused without comparing their values, so a
+        write costs what changed, not the size of the lock."""
+        self.fresh = []
         if not data:
             return "{}\n"
-        parts = [json.dumps(str(k), ensure_ascii=False) + ": " + self._member(str(k), v).replace("\n", "\n  ")
+        parts = [json.dumps(str(k), ensure_ascii=False) + ": " + self._member(str(k), v, versions or {})
                  for k, v in sorted(data.items(), key=lambda kv: str(kv[0]))]
         return "{\n  " + ",\n  ".join(parts) + "\n}\n"

@@ -95,6 +95,10 @@ def keep_version(lock_path: str | os.PathLike[str], old: bytes, *, store: Store 
     lock, so appends to one history never interleave.
     """
     lock_path = Path(lock_path)
+    # the common case, a session extending what it wrote itself, is found
+    # without parsing the old lock (its cost would grow with the session)
+    if session is not None and f'"session": {json.dumps(session)}'.encode() in old:
+        return None
     store = store or store_for(lock_path)
     facts = _facts(old)
     if session is not None and facts.get("session") == session:

@@ -117,6 +117,11 @@ class Session:
         #: pins, lock sections, history): see notelock.core.events
         self.events = EventManager()
         self._dumper = IncrementalDumper()
+        # bumped whenever a cell entry or a node changes: the dumper reuses the
+        # text of everything else, so a write costs what changed
+        self._cell_versions: list[int] = []
+        self._node_versions: dict[str, int] = {}
+        self._secrets_seen: Any = None
         self._pool: Any = None
 
     # ------------------------------------------------------------ preexisting state
@@ -234,6 +239,7 @@ class Session:
         with self._mutex:
             self._supersede(entry)
             self.cells.append(entry)
+            self._cell_versions.append(0)
         return entry
 
     def _supersede(self, entry: dict[str, Any]) -> None:
@@ -248,6 +254,10 @@ class Session:
                 else earlier["source"].strip() == entry["source"].strip()
             if same:
                 earlier["superseded_by"] = index
+                position = self.cells.index(earlier)
+                self._cell_versions[position] += 1
+                for nid in lockfile.iter_node_sequence([earlier]):
+                    self._node_versions[nid] = self._node_versions.get(nid, 0) + 1
                 break
 
     def _unmodified_read(self, run: CellRun) -> tuple[Any, Any] | None:
@@ -335,6 +345,7 @@ class Session:
         with self._mutex:
             # the same computation again: the record holds this execution's values
             self.nodes[nid] = node
+            self._node_versions[nid] = self._node_versions.get(nid, 0) + 1
             self.durations[nid] = round(time.perf_counter() - run.started, 6)
             inner = set(run.inner)
             for name, digest in writes.items():
@@ -382,6 +393,7 @@ class Session:
             # the same computation again: the record holds this execution's facts
             node["cell"] = run.index if run else len(self.cells)
             self.nodes[nid] = node
+            self._node_versions[nid] = self._node_versions.get(nid, 0) + 1
             self.durations[nid] = round(seconds, 6)
             for digest, value in produced:
                 self.producers.add(value, digest, nid)
@@ -550,9 +562,20 @@ class Session:
         """Write the lock (atomically, under the file lock) and return its path."""
         target = Path(path) if path else self.lock_path
         data = self.to_lock()
-        text = self._dumper.dumps(data)
-        if secrets.contains_secret(text):  # the last line of defence: never let a secret reach the file
+        with self._mutex:
+            versions: dict[tuple[str, Any], Any] = {("cells", i): v for i, v in enumerate(self._cell_versions)}
+            for nid, v in self._node_versions.items():
+                versions[("nodes", nid)] = (v, nid in data["nodes"] and data["nodes"][nid].get("superseded", False))
+        text = self._dumper.dumps(data, versions)
+        # the last line of defence: never let a secret reach the file. What is
+        # new is checked (every write); everything, when the environment's
+        # secrets changed since the last check
+        known = secrets.secret_variables()
+        scan = [text] if known is not self._secrets_seen else self._dumper.fresh
+        self._secrets_seen = known
+        if any(secrets.contains_secret(t) for t in scan):
             text = canonical.dumps(secrets.redact_data(data))
+            self._dumper = IncrementalDumper()
         on_replace = self._lock_replaced if path is None and self.events.has("lock_replaced") else None
         return lockfile.write_lock_text(target, text, on_replace=on_replace)
 

@@ -238,7 +238,7 @@ def _credentials_in(text: str) -> set[str]:
 #: values shorter than this are never replaced by value (they would match ordinary text)
 MIN_SECRET_LENGTH = 6
 _TRIVIAL = frozenset({"true", "false", "yes", "no", "none", "null", "unset", "default", "disabled", "enabled"})
-_cache: tuple[tuple[tuple[str, str], ...], dict[str, str]] | None = None
+_cache: tuple[tuple[tuple[str, str], ...], dict[str, str], dict[Any, Any]] | None = None
 
 
 def _specific(value: str) -> bool:
@@ -262,6 +262,11 @@ def secret_variables(environ: Mapping[str, str] | None = None) -> dict[str, str]
     """
     global _cache
     env = os.environ if environ is None else environ
+    if environ is None and _cache is not None:
+        # os.environ's own dict compares in C: a cheap check, every time
+        current = getattr(os.environ, "_data", None)
+        if current is not None and current == _cache[2]:
+            return _cache[1]
     key = tuple(sorted((k, v) for k, v in env.items() if isinstance(v, str)))
     if environ is None and _cache is not None and _cache[0] == key:
         return _cache[1]
@@ -276,7 +281,7 @@ def secret_variables(environ: Mapping[str, str] | None = None) -> dict[str, str]
                 if _specific(credential):
                     found.setdefault(credential, name)
     if environ is None:
-        _cache = (key, found)
+        _cache = (key, found, dict(getattr(os.environ, "_data", {})))
     return found
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import protocol
 from .errors import StoreError
 from .store import Store, format_size, parse_size, short
 
@@ -30,7 +31,7 @@ DEFAULT_LIMIT = 1 << 30
 def limit_from_env(environ: dict[str, str] | None = None) -> int:
     """The per-read snapshot limit in bytes (``NOTELOCK_SNAPSHOT_MAX_BYTES``, e.g. ``2GiB``)."""
     env = os.environ if environ is None else environ
-    text = env.get("NOTELOCK_SNAPSHOT_MAX_BYTES")
+    text = protocol.setting("NOTELOCK_SNAPSHOT_MAX_BYTES", env)
     if not text:
         return DEFAULT_LIMIT
     try:

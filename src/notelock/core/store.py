@@ -35,6 +35,7 @@ from typing import Any, BinaryIO
 
 import xxhash
 
+from . import protocol
 from .errors import StoreError
 from .hashing import PREFIX, hash_bytes, hash_file
 from .lockfile import HASH_RE, atomic_write_bytes
@@ -56,7 +57,7 @@ def store_for(lock_path: str | os.PathLike[str], environ: dict[str, str] | None 
     """
     env = os.environ if environ is None else environ
     folder = Path(lock_path).absolute().parent
-    configured = env.get("NOTELOCK_STORE")
+    configured = protocol.setting("NOTELOCK_STORE", env)
     if configured:
         root = Path(configured).expanduser()
         return Store(root if root.is_absolute() else folder / root)

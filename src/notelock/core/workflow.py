@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from notelock.core import protocol
 from notelock.core.environment import find_git_root, run_command
 from notelock.core.errors import NotelockError
 from notelock.core.secrets import redact_url
@@ -581,7 +582,7 @@ class WorkflowTracker:
             "checksum": checksum,
             "saved": saved,
             "git": git,
-            "allow_dirty": bool(self.allow_dirty or _truthy(os.environ.get("NOTELOCK_ALLOW_DIRTY"))),
+            "allow_dirty": bool(self.allow_dirty or protocol.flag("NOTELOCK_ALLOW_DIRTY")),
             "image": _safe_image(),
         }
 

@@ -63,6 +63,10 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
 
 
+#: mappings larger than this are serialised entry by entry
+_BIG = 32
+
+
 class IncrementalDumper:
     """Produces exactly :func:`dumps` output, re-serialising only what changed.
 
@@ -110,7 +114,24 @@ class IncrementalDumper:
             items = [self._key_text(k) + self._cached(("nodes", k), v, "    ", versions.get(("nodes", k)))
                      for k, v in sorted(value.items())]
             return "{\n    " + ",\n    ".join(items) + "\n  }"
+        if isinstance(value, dict) and any(isinstance(v, dict) and len(v) > _BIG for v in value.values()):
+            # a section holding a growing mapping (run.durations_s): its entries are cached one by one
+            return self._dict_text((key,), value, "  ")
         return self._cached((key, None), value, "  ")
+
+    def _dict_text(self, path: tuple[Any, ...], value: dict[str, Any], indent: str) -> str:
+        if not value:
+            return "{}"
+        inner = indent + "  "
+        items = []
+        for k in sorted(value, key=str):
+            v = value[k]
+            if isinstance(v, dict) and len(v) > _BIG:
+                text = self._dict_text((*path, k), v, inner)
+            else:
+                text = self._cached(("entry", (*path, str(k))), v, inner)
+            items.append(inner + self._key_text(k) + text)
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
 
     def dumps(self, data: dict[str, Any], versions: dict[tuple[str, Any], Any] | None = None) -> str:
         """The canonical text of the mapping *data* (ends with a newline).

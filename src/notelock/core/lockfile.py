@@ -92,6 +92,25 @@ def lock_identity(cells: list[dict[str, Any]]) -> str:
     return hash_json(list(iter_node_sequence(cells)))
 
 
+class IdentityHasher:
+    """:func:`lock_identity`, kept up to date cell by cell (cells are only ever
+    appended, so the hash of the node sequence grows with them)."""
+
+    def __init__(self) -> None:
+        self._h = xxhash.xxh3_128(b"[")
+        self._first = True
+
+    def add(self, cell: dict[str, Any]) -> None:
+        for nid in iter_node_sequence([cell]):
+            self._h.update((b"" if self._first else b",") + json.dumps(nid).encode())
+            self._first = False
+
+    def digest(self) -> str:
+        h = self._h.copy()
+        h.update(b"]")
+        return "xxh3_128:" + h.hexdigest()
+
+
 def iter_node_sequence(cells: list[dict[str, Any]]) -> Iterator[str]:
     """Node ids in execution order, repeats included (re-executions count)."""
     for cell in cells:

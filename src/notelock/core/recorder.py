@@ -44,6 +44,8 @@ def is_internal_name(name: str) -> bool:
     """Names that belong to the kernel's bookkeeping, never to the user's computation."""
     if name in KERNEL_NAMES:
         return True
+    if not name.startswith("_"):
+        return False
     if name.startswith("_i") and name[2:].isdigit():
         return True
     if name.startswith("_") and name[1:].isdigit():
@@ -122,6 +124,10 @@ class Session:
         self._cell_versions: list[int] = []
         self._node_versions: dict[str, int] = {}
         self._secrets_seen: Any = None
+        self._identity = lockfile.IdentityHasher()
+        #: how many current (not superseded) executions hold each node
+        self._holders: dict[str, int] = {}
+        self._copies: dict[tuple[str, Any], tuple[Any, dict[str, Any]]] = {}
         self._pool: Any = None
 
     # ------------------------------------------------------------ preexisting state
@@ -240,6 +246,9 @@ class Session:
             self._supersede(entry)
             self.cells.append(entry)
             self._cell_versions.append(0)
+            self._identity.add(entry)
+            for nid in dict.fromkeys(lockfile.iter_node_sequence([entry])):
+                self._holders[nid] = self._holders.get(nid, 0) + 1
         return entry
 
     def _supersede(self, entry: dict[str, Any]) -> None:
@@ -256,8 +265,9 @@ class Session:
                 earlier["superseded_by"] = index
                 position = self.cells.index(earlier)
                 self._cell_versions[position] += 1
-                for nid in lockfile.iter_node_sequence([earlier]):
+                for nid in dict.fromkeys(lockfile.iter_node_sequence([earlier])):
                     self._node_versions[nid] = self._node_versions.get(nid, 0) + 1
+                    self._holders[nid] = self._holders.get(nid, 1) - 1
                 break
 
     def _unmodified_read(self, run: CellRun) -> tuple[Any, Any] | None:
@@ -533,12 +543,17 @@ class Session:
     def to_lock(self) -> dict[str, Any]:
         """The lock file contents for everything recorded so far."""
         with self._mutex:
-            cells = [dict(c) for c in self.cells]
-            current = set(lockfile.iter_node_sequence([c for c in cells if "superseded_by" not in c]))
-            nodes = {k: dict(v) if k in current else {**v, "superseded": True} for k, v in self.nodes.items()}
+            # copies (the caller may change them), made again only for what changed
+            cells = [self._copy(("cells", i), v, c) for i, (c, v) in enumerate(zip(self.cells, self._cell_versions))]
+            nodes = {}
+            for k, node in self.nodes.items():
+                superseded = self._holders.get(k, 0) <= 0
+                version = self._node_versions.get(k)
+                nodes[k] = self._copy(("nodes", k), None if version is None else (version, superseded),
+                                      {**node, "superseded": True} if superseded else node)
             data: dict[str, Any] = {
                 "notelock": lockfile.FORMAT_VERSION,
-                "identity": lockfile.lock_identity(cells),
+                "identity": self._identity.digest(),
                 "cells": cells,
                 "nodes": nodes,
                 "schemas": dict(self.schemas),
@@ -557,6 +572,16 @@ class Session:
             except Exception as err:  # noqa: BLE001 - a missing section never loses the lock
                 self.report_failure("a section of the lock", err)
         return data
+
+    def _copy(self, key: tuple[str, Any], version: Any, value: dict[str, Any]) -> dict[str, Any]:
+        if version is not None:
+            held = self._copies.get(key)
+            if held is not None and held[0] == version:
+                return held[1]
+        copy = dict(value)
+        if version is not None:
+            self._copies[key] = (version, copy)
+        return copy
 
     def write(self, path: str | Path | None = None) -> Path:
         """Write the lock (atomically, under the file lock) and return its path."""

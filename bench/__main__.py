@@ -15,7 +15,8 @@ import json
 import platform
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 SIZES: dict[str, dict[str, int]] = {
     # about two minutes on 2 cores

@@ -137,6 +137,7 @@ def findings_markdown(results: list[dict[str, Any]], totals: dict[str, Any] | No
             and r["overhead"]["tail_locked_s"] > r["overhead"]["tail_plain_s"] + SHUTDOWN_SLACK_S]
     for r in slow:
         o = r["overhead"]
-        out.append(f"- **{r['name']}** waits {o['tail_locked_s']:.1f} s after its last cell locked, {o['tail_plain_s']:.1f} s plain")
+        out.append(f"- **{r['name']}** waits {o['tail_locked_s']:.1f} s after its last cell locked, "
+                   f"{o['tail_plain_s']:.1f} s plain")
     out.append("")
     return "\n".join(out)

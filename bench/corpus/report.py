@@ -250,7 +250,8 @@ def _findings(results: list[dict[str, Any]]) -> list[str]:
         lk = r.get("locked") or {}
         if r.get("status") == "ok" and not lk.get("ok"):
             e = lk.get("error") or {}
-            out.append(f"- **{r['name']}**: runs plain, the locked build fails: {_code(e.get('message') or e.get('evalue'), 240)}")
+            failure = _code(e.get("message") or e.get("evalue"), 240)
+            out.append(f"- **{r['name']}**: runs plain, the locked build fails: {failure}")
     for r in results:
         for w in r.get("notelock_lines", []):
             out.append(f"- **{r['name']}**, cell {w['cell']}: `{_code(w['line'], 240)}`")
@@ -373,7 +374,8 @@ def markdown(results: list[dict[str, Any]], t: dict[str, Any], meta: dict[str, A
     ]
     findings = _findings(results)
     if findings:
-        lines += ["### Findings", "", "Where the locked run's outputs differ from the plain run's, or the plain runs agree but the"
+        lines += ["### Findings", "",
+                  "Where the locked run's outputs differ from the plain run's, or the plain runs agree but the"
                   " replay did not say `reproduced` (each to be judged: a variable that holds a measured time"
                   " differs between runs even when every printed output agrees):", "",
                   *findings, ""]

@@ -158,7 +158,8 @@ def lab(tmp_path_factory):
     assert not extension.is_symlink(), f"{extension} is a development link, not the installed extension"
     tmp = tmp_path_factory.mktemp("ui")
     root = tmp / "notebooks"
-    shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns("*.lock.json", ".notelock", "*.csv", "*.db", ".ipynb_checkpoints"))
+    shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns("*.lock.json", ".notelock", "*.csv", "*.db",
+                                                                   ".ipynb_checkpoints"))
     _commit(root)
     server = Lab(root, tmp)
     yield server
@@ -251,7 +252,8 @@ def test_sidebar_shows_the_read_fit_and_predict_nodes_of_the_lock_on_disk(lab, p
     shown = panel.locator(".jp-notelock-nodes .jp-notelock-node").evaluate_all("rows => rows.map(r => r.dataset.id)")
     assert sorted(shown) == sorted(lock["nodes"])
     fit = next(nid for nid, n in wanted.items() if n["op"] == "fit")
-    expect(panel.locator(f".jp-notelock-node[data-id='{fit}'] .jp-notelock-node-label")).to_have_text("fit RandomForestClassifier")
+    label = panel.locator(f".jp-notelock-node[data-id='{fit}'] .jp-notelock-node-label")
+    expect(label).to_have_text("fit RandomForestClassifier")
     expect(panel.locator(".jp-notelock-identity")).to_have_text(lock["identity"].split(":")[1][:12])
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=lab.root, capture_output=True, text=True, check=True)
     assert lock["workflow"]["git"]["commit"] == head.stdout.strip()

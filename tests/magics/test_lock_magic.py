@@ -204,8 +204,12 @@ def test_lock_summary_and_export(kernel, data_dir: Path):
 def test_without_a_notebook_falls_back_to_working_directory(kernel_factory, tmp_path: Path):
     k = kernel_factory(notebook=None)
     out = k.ok("%load_ext notelock")
-    assert "notelock.lock.json" in out["stderr"]
-    k.ok("%%lock\nx = 1")
+    help_ = k.ok("%lock?")
+    # loading and asking for help write nothing, so they say nothing
+    assert "notelock.lock.json" not in out["stderr"] + help_["stderr"]
+    assert not (tmp_path / "notelock.lock.json").exists()
+    out = k.ok("%%lock\nx = 1")
+    assert "notelock.lock.json" in out["stderr"] and "NOTELOCK_NOTEBOOK" in out["stderr"]
     assert (tmp_path / "notelock.lock.json").exists()
     out = k.ok("%%lock\ny = 2")
     assert "notelock.lock.json" not in out["stderr"]

@@ -249,6 +249,33 @@ def last_call_assignment(code: str) -> tuple[str, str | None, str] | None:
     return None
 
 
+# ---------------------------------------------------------------- notebook parameters
+
+#: the first line of the cell papermill injects with a run's parameters
+PAPERMILL_HEADER = "# Parameters"
+
+
+def injected_parameters(source: str) -> dict[str, Any] | None:
+    """The parameters of a papermill run, when *source* is the cell papermill
+    injected (``# Parameters`` then ``name = literal`` lines), else None."""
+    lines = source.lstrip().splitlines()
+    if not lines or lines[0].strip() != PAPERMILL_HEADER:
+        return None
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    params: dict[str, Any] = {}
+    for stmt in tree.body:
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+            return None
+        try:
+            params[stmt.targets[0].id] = ast.literal_eval(stmt.value)
+        except (ValueError, TypeError, SyntaxError, RecursionError):
+            params[stmt.targets[0].id] = ast.unparse(stmt.value)
+    return params
+
+
 # ---------------------------------------------------------------- clocks
 
 #: functions that read a clock, by name (``time.perf_counter``, ``datetime.now``…)

@@ -124,6 +124,12 @@ def _ab(a: Any, b: Any) -> dict[str, Any] | None:
     return None if a == b else {"a": a, "b": b}
 
 
+def diff_notebook_parameters(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Notebook parameters (papermill's) that differ: name → {a, b}."""
+    pa, pb = a.get("parameters") or {}, b.get("parameters") or {}
+    return {k: {"a": pa.get(k), "b": pb.get(k)} for k in sorted(set(pa) | set(pb)) if pa.get(k) != pb.get(k)}
+
+
 def diff_workflow(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """Notebook, checksum, git commit/branch/dirty that differ."""
     wa, wb = a.get("workflow") or {}, b.get("workflow") or {}
@@ -389,6 +395,7 @@ def diff_locks(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         "identical": identical,
         "identity": {"a": a.get("identity"), "b": b.get("identity")},
         "workflow": diff_workflow(a, b),
+        "notebook_parameters": diff_notebook_parameters(a, b),
         "environment": diff_environment(a, b),
         "data": data,
         "code": code,
@@ -447,6 +454,8 @@ def render_text(diff: dict[str, Any], a_name: str = "a", b_name: str = "b") -> s
             out.append(title)
             out.extend("  " + ln if ln else "" for ln in lines)
 
+    section("notebook parameters (ROOT CAUSE)", [f"{k}: {_v(ab['a'])} → {_v(ab['b'])}"
+                                                for k, ab in diff.get("notebook_parameters", {}).items()])
     section("workflow", [f"{k}: {_v(ab['a'])} → {_v(ab['b'])}" for k, ab in diff.get("workflow", {}).items()])
     section("environment", environment_lines(diff.get("environment", {})))
     data_lines = []

@@ -105,6 +105,8 @@ class Session:
         self.producers = Producers()
         #: names whose values were derived from a clock (``elapsed = time.time() - t0``)
         self.timing_names: set[str] = set()
+        #: a papermill run's parameters (its injected cell), recorded as the lock's parameters
+        self.parameters: dict[str, Any] = {}
         #: measured times left out of fitted state hashes, by fit node
         self.fitted_timings: dict[str, dict[str, Any]] = {}
         self.started = _now()
@@ -241,6 +243,9 @@ class Session:
             entry["cell_id"] = run.cell_id
         if run.redacted:
             entry["redacted"] = True
+        params = codeinfo.injected_parameters(run.source)
+        if params is not None and error is None:
+            self.parameters.update(params)
         entry["source_hash"] = hashing.hash_bytes(run.source.encode("utf-8", "surrogatepass"))
         with self._mutex:
             self._supersede(entry)
@@ -563,6 +568,8 @@ class Session:
                 "run": {"started": self.started, "updated": _now(), "session": self.session_id,
                         "durations_s": dict(self.durations), "notelock": _version()},
             }
+            if self.parameters:
+                data["parameters"] = to_plain(dict(self.parameters))
             if self.fitted_timings:
                 # measured times the fitted-state rule leaves out of identities
                 data["run"]["fitted_timings"] = {k: dict(v) for k, v in self.fitted_timings.items()}

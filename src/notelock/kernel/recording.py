@@ -74,6 +74,7 @@ class Recording:
 
     def __init__(self, shell: Any):
         self.shell = shell
+        self._unknown_notebook = False
         notebook = find_notebook(shell.user_ns)
         override = protocol.setting("NOTELOCK_LOCK_PATH")
         #: NOTELOCK_LOCK_ALL=1 records every cell as if it were %%lock (used by
@@ -83,8 +84,9 @@ class Recording:
             lock_path = Path(override).expanduser().absolute()
         elif notebook is None:
             lock_path = Path.cwd() / lockfile.DEFAULT_LOCK_NAME
-            print(f"notelock: this kernel does not know its notebook; recording to {lockfile.DEFAULT_LOCK_NAME}"
-                  " in the working directory", file=sys.stderr)
+            # said once, with the first write: loading the extension (or asking
+            # for %lock?) writes nothing, so it says nothing
+            self._unknown_notebook = True
         else:
             lock_path = lockfile.lock_path_for(notebook)
         hidden = set(getattr(shell, "user_ns_hidden", {}) or {})
@@ -182,7 +184,11 @@ class Recording:
                 # with the next successful one
                 self.pending_write = True
                 return
-            if entry.get("locked") or self._first:
+            if self._unknown_notebook and not entry.get("locked"):
+                # no notebook, nothing locked yet (%load_ext, %lock?): no lock
+                # file appears in the working directory until a cell is locked
+                self.pending_write = True
+            elif entry.get("locked") or self._first:
                 self.flush()
             else:
                 self._schedule_flush()
@@ -219,6 +225,10 @@ class Recording:
             return None
         self.pending_write = False
         self._first = False
+        if self._unknown_notebook:
+            self._unknown_notebook = False
+            self.warn(f"notelock: this kernel does not know its notebook; recording to {target}"
+                      " (set NOTELOCK_NOTEBOOK to the notebook's path to record beside it)")
         self._warn_dirty_once()
         return target
 
@@ -238,7 +248,7 @@ class Recording:
 
     def at_exit(self) -> None:
         """Write what is still pending when the kernel exits."""
-        if self.pending_write:
+        if self.pending_write and not self._unknown_notebook:
             self._flush_quietly()
 
     def close(self) -> None:

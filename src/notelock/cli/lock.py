@@ -137,6 +137,9 @@ def _check_notebooks(values: list[str]) -> list[Path]:
                                                             if path.is_dir() else ""))
         if path.suffix != ".ipynb":
             raise UsageError(f"{value}: not a notebook (expected a .ipynb file)")
+        if len(lock_path_for(path).name.encode("utf-8", "surrogateescape")) > 255:
+            raise UsageError(f"{path.name[:40]}…: its lock's name ({path.stem[:20]}….lock.json) would be longer"
+                             " than the file system allows; shorten the notebook's name")
         if path.absolute() not in [p.absolute() for p in notebooks]:
             notebooks.append(path)
     return notebooks

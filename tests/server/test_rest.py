@@ -348,3 +348,19 @@ async def test_unexpected_errors_do_not_leak_a_traceback(jp_fetch, locked_notebo
     assert code == 500
     assert_clean_error(reply)
     assert "secret" not in reply["message"]
+
+
+async def test_simultaneous_replay_requests_never_exceed_the_limit(jp_fetch, locked_notebook, notelock_jobs):
+    locked_notebook.with_name("nb.lock.json.fake.json").write_text(json.dumps({"sleep": 30}))
+    limit = notelock_jobs.max_running
+
+    async def post():
+        try:
+            response = await jp_fetch("notelock", "replay", method="POST", body=json.dumps({"path": "sub/nb.lock.json"}))
+        except HTTPClientError as err:
+            return err.code
+        return response.code
+
+    codes = await asyncio.gather(*(post() for _ in range(12)))
+    assert sorted(codes) == [202] * limit + [429] * (12 - limit)
+    assert notelock_jobs.running() == limit

@@ -18,7 +18,11 @@ from ..core.errors import NotelockError
 from ..core.secrets import redact_text
 
 #: command modules, in the order ``notelock --help`` lists them
-COMMAND_MODULES = ("lock", "show", "replay", "verify", "diff", "log", "store", "gc")
+#: (a module not present in this build is skipped)
+COMMAND_MODULES = (
+    "lock", "status", "show", "replay", "verify", "check", "diff", "log", "bisect",
+    "pack", "unpack", "env", "sign", "report", "store", "gc",
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -23,7 +23,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from notelock.core.diff import diff_locks
-from notelock.core.errors import NotelockError, http_status
+from notelock.core.errors import BusyError, NotelockError, http_status
 from notelock.core.lockfile import load_lock, lock_path_for
 from notelock.core.secrets import redact_text
 from notelock.core.workflow import notebook_checksum
@@ -231,10 +231,10 @@ class ReplayHandler(NotelockHandler):
         lock_api, lock_file = self.existing_lock(path)
         await self.load(lock_file)  # a lock that does not validate is refused now, not later
         jobs = self.service.jobs
-        if jobs.running() >= jobs.max_running:
-            raise web.HTTPError(429, f"{jobs.running()} replays are already running; try again when one ends")
         try:
             job = await jobs.start(lock_file, lock_api)
+        except BusyError as err:
+            raise web.HTTPError(429, str(err)) from None
         except OSError as err:
             self.log.error("notelock: cannot start the replay command %s: %s", jobs.command, err)
             raise web.HTTPError(500, "cannot start the replay command (details are in the server log)") from None

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from notelock.core.errors import BusyError
+
 #: exit code of the replay command → the job's result, as the CLI defines them.
 RESULTS = {0: "reproduced", 1: "diverged", 2: "unusable"}
 
@@ -135,9 +137,26 @@ class ReplayJobs:
     async def start(self, lock_file: Path, api_path: str) -> ReplayJob:
         """Start replaying *lock_file* in a subprocess; return at once."""
         self.sweep()
+        # The limit is checked and the job registered before the first await,
+        # so simultaneous requests cannot all pass the check.
+        running = self.running()
+        if running >= self.max_running:
+            raise BusyError(f"{running} replays are already running; try again when one ends")
         job = ReplayJob(id=uuid.uuid4().hex, path=api_path)
+        self.jobs[job.id] = job
         env = {k: v for k, v in os.environ.items() if k not in _SECRET_ENV}
-        job.process = await asyncio.create_subprocess_exec(
+        try:
+            job.process = await self._spawn(lock_file, env)
+        except BaseException:
+            del self.jobs[job.id]
+            raise
+        task = asyncio.ensure_future(self._follow(job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return job
+
+    async def _spawn(self, lock_file: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
             *self.command,
             str(lock_file),
             "--events",
@@ -149,11 +168,6 @@ class ReplayJobs:
             # Its own session, so the kernel it starts is killed with it.
             start_new_session=os.name == "posix",
         )
-        self.jobs[job.id] = job
-        task = asyncio.ensure_future(self._follow(job))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return job
 
     async def _follow(self, job: ReplayJob) -> None:
         proc = job.process

@@ -21,8 +21,8 @@ theirs), so relative paths in the notebook resolve as they do upstream.
 
 Sources:
 
-- ``sdist``: ``pip download --no-deps --no-binary PKG PKG==VERSION`` (the
-  registry is all it needs), checked against the manifest's sha256 and kept
+- ``sdist``: the file named on the package index's simple page (``PIP_INDEX_URL``,
+  default PyPI; the registry is all it needs), checked against the manifest's sha256 and kept
   in a download cache, so a second build downloads nothing;
 - ``git``: read with ``git show COMMIT:PATH`` from a local git directory of
   the upstream repository (``--git OWNER/NAME=GITDIR``, or ``--mirrors DIR``
@@ -36,12 +36,17 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import html
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import urllib.parse
+import urllib.request
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -148,20 +153,28 @@ def download_sdist(src: dict[str, Any], cache: Path, *, log=print) -> Path:
     if have.exists() and sha256_file(have) == want:
         return have
     log(f"  downloading {src['package']}=={src['version']} (source distribution) ...")
-    with tempfile.TemporaryDirectory(prefix="corpus-dl-") as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", src["package"],
-               "--disable-pip-version-check", "-q", "-d", tmp, f"{src['package']}=={src['version']}"]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-            raise CorpusError(f"pip download {src['package']}=={src['version']} failed: " + " | ".join(tail))
-        files = [p for p in Path(tmp).iterdir() if p.is_file()]
-        if len(files) != 1:
-            raise CorpusError(f"pip download {src['package']}=={src['version']} gave {[p.name for p in files]}")
-        got = sha256_file(files[0])
-        if got != want:
-            raise CorpusError(f"{files[0].name}: sha256 {got}, the manifest pins {want}")
-        shutil.move(str(files[0]), have)
+    # from the package index's simple page, as pip finds it (pip download of
+    # an sdist would prepare its metadata, which builds the package)
+    index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/")
+    page_url = f"{index}/{re.sub(r'[-_.]+', '-', src['package']).lower()}/"
+    try:
+        with urllib.request.urlopen(page_url, timeout=120) as reply:
+            page = reply.read().decode("utf-8", "replace")
+        link = next((m.group(1) for m in re.finditer(r'href="([^"]+)"', page)
+                     if urllib.parse.urlsplit(m.group(1)).path.rsplit("/", 1)[-1] == name), None)
+        if link is None:
+            raise CorpusError(f"{page_url} lists no {name}")
+        with tempfile.TemporaryDirectory(prefix="corpus-dl-") as tmp:
+            part = Path(tmp) / name
+            with urllib.request.urlopen(urllib.parse.urljoin(page_url, html.unescape(link)), timeout=600) as reply, \
+                    part.open("wb") as out:
+                shutil.copyfileobj(reply, out)
+            got = sha256_file(part)
+            if got != want:
+                raise CorpusError(f"{name}: sha256 {got}, the manifest pins {want}")
+            shutil.move(str(part), have)
+    except OSError as err:
+        raise CorpusError(f"cannot download {name} from {index}: {err}") from None
     return have
 
 

@@ -131,6 +131,9 @@ def test_sources_keep_everything_but_credentials():
     assert unresolvable_markers(out, {}) == ["DB_PASS", "GITHUB_TOKEN", REDACTED]
     plain = "df = pd.read_csv('data.csv')\nmodel.fit(df)"
     assert redact_source(plain, ENV) == (plain, False)
+    # a scheme with the token from the environment is not itself a credential
+    built = "headers = {'Authorization': 'Bearer ' + os.environ['API_TOKEN'], \"authorization\": \"Basic \" + b64}"
+    assert redact_source(built, ENV) == (built, False)
 
 
 def test_sql_literals():

@@ -314,6 +314,8 @@ class Session:
         run.node_id = lockfile.node_id("cell", node["identity"])
         if run.restored is not None:
             node.update(run.restored)
+            if run.shown:  # what the restore showed: the stored outputs, as the cell first showed them
+                node["shown"] = run.shown
             self._register_writes(run, entry, node["writes"])
             return
         names = sorted(rebound | {n for n in run.facts.writes if n in self.ns and not is_internal_name(n)})

@@ -322,6 +322,8 @@ _TOKEN_LITERALS = re.compile(
     r"|AIza[0-9A-Za-z\-_]{35}|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})"
 )
 _PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S)
+#: an HTTP authorization scheme alone ("Bearer " + token) is not a credential
+_AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "negotiate", "apikey"})
 _BEARER = re.compile(r"(?i)(\b(?:bearer|basic|token)\s+)([A-Za-z0-9\-._~+/]{12,}=*)")
 # name = "value" / name="value" / "name": "value" / name = 'value' (Python, JSON, SQL)
 _ASSIGNED = re.compile(
@@ -342,7 +344,7 @@ def redact_source(text: str, environ: Mapping[str, str] | None = None) -> tuple[
         nonlocal literal
         value = m.group("value")
         if not is_secret_key(m.group("key")) or value in (MASK, REDACTED) or _ENV_MARKER.fullmatch(value) \
-                or len(value) < 4:
+                or len(value.strip()) < 4 or value.strip().lower() in _AUTH_SCHEMES:
             return m.group(0)
         literal = True
         start, end = m.span("value")

@@ -158,7 +158,8 @@ class StoreHooks:
         ns.update(restore.values)
         for name in restore.entry.get("facts", {}).get("deleted", ()):
             ns.pop(name, None)
-        print("notelock: " + _cache.describe_hit(restore.entry))
+        # on stderr, as every notelock message: what the cell showed stays as it was
+        print("notelock: " + _cache.describe_hit(restore.entry), file=sys.stderr)
         for item in restore.outputs:
             if "stream" in item:
                 getattr(sys, item["stream"], sys.stdout).write(item["text"])

@@ -35,6 +35,15 @@ def _fitted(est, X, y=None):
     return est.fit(X, y) if y is not None else est.fit(X)
 
 
+def _with_state(est, **state):
+    """An estimator in a fitted state given exactly: what BLAS-based solvers
+    learn differs in the last bits between CPUs, and the table must hold on
+    every machine (the hashing rules are what it pins, not a solver)."""
+    for name, value in state.items():
+        setattr(est, name, value)
+    return est
+
+
 def _figure():
     import matplotlib
 
@@ -111,11 +120,23 @@ def values() -> dict[str, object]:
         "pa-slice": pa.array(list(range(10)))[2:7],
         # scikit-learn
         "est-unfitted": RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0),
-        "est-logreg": _fitted(LogisticRegression(max_iter=200), X, y),
+        "est-logreg": _with_state(LogisticRegression(max_iter=200), classes_=np.array([0, 1]), n_features_in_=3,
+                                  coef_=np.array([[2.5, -0.125, 0.0625]]), intercept_=np.array([-1.25]),
+                                  n_iter_=np.array([9], dtype=np.int32)),
         "est-tree": _fitted(DecisionTreeClassifier(max_depth=2, random_state=0), X, y),
         "est-forest": _fitted(RandomForestClassifier(n_estimators=3, max_depth=2, random_state=0), X, y),
-        "est-pipeline": _fitted(make_pipeline(StandardScaler(), Ridge(alpha=0.5)), X, X[:, 1]),
-        "est-pca": _fitted(PCA(n_components=2, random_state=0), X),
+        "est-pipeline": make_pipeline(
+            _with_state(StandardScaler(), n_features_in_=3, n_samples_seen_=np.int64(40),
+                        mean_=np.array([0.5, 0.25, 0.75]), var_=np.array([0.0625, 0.125, 0.5]),
+                        scale_=np.sqrt(np.array([0.0625, 0.125, 0.5]))),
+            _with_state(Ridge(alpha=0.5), n_features_in_=3, coef_=np.array([0.0, 1.0, -0.5]),
+                        intercept_=np.float64(0.25), solver_="cholesky")),
+        "est-pca": _with_state(PCA(n_components=2, random_state=0), n_features_in_=3, n_samples_=40,
+                               n_components_=2, mean_=np.array([0.5, 0.25, 0.75]),
+                               components_=np.array([[0.6, 0.8, 0.0], [0.0, 0.0, 1.0]]),
+                               explained_variance_=np.array([0.5, 0.25]),
+                               explained_variance_ratio_=np.array([0.625, 0.3125]),
+                               singular_values_=np.array([4.5, 3.0]), noise_variance_=np.float64(0.05)),
         "kfold": KFold(n_splits=3, shuffle=True, random_state=0), "stratified-kfold": StratifiedKFold(n_splits=4),
         "grid-search": _fitted(GridSearchCV(DecisionTreeClassifier(random_state=0), {"max_depth": [1, 2]}, cv=3), X, y),
         # the scientific stack

@@ -90,3 +90,39 @@ def test_a_failing_cell_is_recorded_and_restores_everything(session: Session):
     entry = run(session, "df = pd.read_csv('missing.csv')")
     assert entry["error"] == "FileNotFoundError"
     assert not hasattr(pd.read_csv, "__notelock_original__")
+
+
+def test_incremental_writes_equal_a_full_serialisation(session: Session, tmp_path: Path):
+    """Every write reuses the text of what did not change; after each one, the
+    file is exactly the canonical text of the lock made from scratch (cells
+    re-run and superseded, nodes put in from outside, more than a screenful of
+    durations)."""
+    import os
+    import random
+
+    from notelock.core import canonical
+
+    os.chdir(tmp_path)
+    rng = random.Random(7)
+    run(session, "df = pd.read_csv('t.csv')")
+    for i in range(80):
+        pick = rng.random()
+        if pick < 0.3 and i:
+            run(session, f"a{rng.randrange(i)} = df.x.sum() * 2")  # a re-run: supersedes the earlier one
+        elif pick < 0.4:
+            run(session, f"b{i} = 1", locked=False)
+        else:
+            run(session, f"a{i} = df.x.sum() + {i}\nr{i} = pd.read_csv('t.csv')")
+        if i == 40:  # a node added without telling the session (as an older face might)
+            session.nodes["@read_0000000000ff"] = dict(next(iter(session.nodes.values())))
+        path = session.write()
+        text = path.read_text()
+        written = json.loads(text)
+        assert text == canonical.dumps(written)  # canonical text, byte for byte
+        fresh = json.loads(canonical.dumps(session.to_lock()))
+        written["run"]["updated"] = fresh["run"]["updated"]
+        assert written == fresh
+    lock = json.loads(path.read_text())
+    assert len(lock["run"]["durations_s"]) > 32 and "@read_0000000000ff" in lock["nodes"]
+    assert any(node.get("superseded") for node in lock["nodes"].values())
+    assert sum("superseded_by" in cell for cell in lock["cells"]) > 5

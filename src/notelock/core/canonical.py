@@ -8,6 +8,7 @@ lock file always parses with any JSON reader.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 from typing import Any
@@ -67,33 +68,65 @@ def _pretty(value: Any) -> str:
 _BIG = 32
 
 
+class _Entries:
+    """The texts of one growing container's entries, in the order written
+    (a list's by index, a mapping's by key)."""
+
+    __slots__ = ("keys", "texts")
+
+    def __init__(self) -> None:
+        self.keys: list[Any] = []
+        self.texts: list[str] = []
+
+    def put(self, key: Any, text: str) -> None:
+        i = bisect.bisect_left(self.keys, key)
+        if i < len(self.keys) and self.keys[i] == key:
+            self.texts[i] = text
+        else:
+            self.keys.insert(i, key)
+            self.texts.insert(i, text)
+
+
 class IncrementalDumper:
     """Produces exactly :func:`dumps` output, re-serialising only what changed.
 
     The lock is rewritten after every locked cell while most of it (the
     environment, earlier cells and nodes) stays the same; the standard
     library's indenting encoder is pure Python, so serialising everything
-    each time would cost milliseconds per cell. Text is cached per top-level
-    section and, for the growing ``cells`` list and ``nodes`` mapping, per
-    element, and reused when the value is equal to the one it was made from.
+    each time would cost milliseconds per cell, and walking every element
+    each time would make a write cost grow with the session. Top-level
+    sections are cached by value; the growing containers (the ``cells``
+    list, the ``nodes`` mapping, ``run.durations_s``) keep one text per
+    element, and the caller says which elements changed since the last
+    :meth:`dumps` (``changed``), so only those are made again and the rest is
+    joined as it is. Without ``changed`` every element is made again.
     Indenting a nested value's text by two spaces gives the text it has one
     level deeper, because JSON strings never contain raw newlines.
     """
 
+    #: the containers kept element by element: path -> indent of an element
+    TRACKED: dict[tuple[str, ...], str] = {("cells",): "    ", ("nodes",): "    ", ("run", "durations_s"): "      "}
+
     def __init__(self) -> None:
-        # key -> (version or value it was made from, text indented for its place)
+        # key -> (value it was made from, text indented for its place)
         self._memo: dict[tuple[str, Any], tuple[Any, str]] = {}
         #: the texts made anew by the last :meth:`dumps` (what changed since the one before)
         self.fresh: list[str] = []
         self._keys: dict[Any, str] = {}
+        self._entries: dict[tuple[str, ...], _Entries] = {}
+        self._changed: dict[tuple[str, ...], set[Any]] | None = None
 
-    def _cached(self, key: tuple[str, Any], value: Any, indent: str, version: Any = None) -> str:
+    def _cached(self, key: tuple[str, Any], value: Any, indent: str) -> str:
         hit = self._memo.get(key)
-        if hit is not None and (hit[0] == version if version is not None else hit[0] == value):
+        if hit is not None and hit[0] == value:
             return hit[1]
+        text = self._text(value, indent)
+        self._memo[key] = (value, text)
+        return text
+
+    def _text(self, value: Any, indent: str) -> str:
         text = _pretty(to_plain(value)).replace("\n", "\n" + indent)
         self.fresh.append(text)
-        self._memo[key] = (version if version is not None else value, text)
         return text
 
     def _key_text(self, key: Any) -> str:
@@ -102,47 +135,76 @@ class IncrementalDumper:
             text = self._keys[key] = json.dumps(str(key), ensure_ascii=False) + ": "
         return text
 
-    def _member(self, key: str, value: Any, versions: dict[tuple[str, Any], Any]) -> str:
+    def _element_texts(self, path: tuple[str, ...], value: list[Any] | dict[str, Any]) -> list[str]:
+        """The texts of *value*'s elements in written order, with their keys
+        for a mapping; made again only for the elements that changed."""
+        indent = self.TRACKED[path]
+        keyed = isinstance(value, dict)
+
+        def make(key: Any) -> str:
+            text = self._text(value[key], indent)
+            return self._key_text(key) + text if keyed else text
+
+        changed = None if self._changed is None else self._changed.get(path)
+        held = self._entries.get(path)
+        if changed is not None and held is not None and all(
+                (k in value) if keyed else (0 <= k < len(value)) for k in changed):
+            for key in changed:
+                held.put(key if keyed else key, make(key))
+            if len(held.keys) == len(value):
+                return held.texts
+        held = self._entries[path] = _Entries()
+        held.keys = sorted(value, key=str) if keyed else list(range(len(value)))
+        held.texts = [make(k) for k in held.keys]
+        return held.texts
+
+    def _member(self, key: str, value: Any) -> str:
         if key == "cells" and isinstance(value, list):
             if not value:
                 return "[]"
-            items = [self._cached(("cells", i), v, "    ", versions.get(("cells", i))) for i, v in enumerate(value)]
-            return "[\n    " + ",\n    ".join(items) + "\n  ]"
+            return "[\n    " + ",\n    ".join(self._element_texts(("cells",), value)) + "\n  ]"
         if key == "nodes" and isinstance(value, dict):
             if not value:
                 return "{}"
-            items = [self._key_text(k) + self._cached(("nodes", k), v, "    ", versions.get(("nodes", k)))
-                     for k, v in sorted(value.items())]
-            return "{\n    " + ",\n    ".join(items) + "\n  }"
+            return "{\n    " + ",\n    ".join(self._element_texts(("nodes",), value)) + "\n  }"
         if isinstance(value, dict) and any(isinstance(v, dict) and len(v) > _BIG for v in value.values()):
-            # a section holding a growing mapping (run.durations_s): its entries are cached one by one
+            # a section holding a growing mapping (run.durations_s): its entries are kept one by one
             return self._dict_text((key,), value, "  ")
         return self._cached((key, None), value, "  ")
 
-    def _dict_text(self, path: tuple[Any, ...], value: dict[str, Any], indent: str) -> str:
+    def _dict_text(self, path: tuple[str, ...], value: dict[str, Any], indent: str) -> str:
         if not value:
             return "{}"
         inner = indent + "  "
+        if path in self.TRACKED:
+            return "{\n" + inner + (",\n" + inner).join(self._element_texts(path, value)) + "\n" + indent + "}"
         items = []
         for k in sorted(value, key=str):
             v = value[k]
             if isinstance(v, dict) and len(v) > _BIG:
-                text = self._dict_text((*path, k), v, inner)
+                text = self._dict_text((*path, str(k)), v, inner)
             else:
                 text = self._cached(("entry", (*path, str(k))), v, inner)
             items.append(inner + self._key_text(k) + text)
         return "{\n" + ",\n".join(items) + "\n" + indent + "}"
 
-    def dumps(self, data: dict[str, Any], versions: dict[tuple[str, Any], Any] | None = None) -> str:
+    def dumps(self, data: dict[str, Any], changed: dict[tuple[str, ...], set[Any]] | None = None) -> str:
         """The canonical text of the mapping *data* (ends with a newline).
 
-        *versions* may name, for ``("cells", index)`` and ``("nodes", id)``, a
-        version that changes whenever that element changes: elements whose
-        version is unchanged are reused without comparing their values, so a
-        write costs what changed, not the size of the lock."""
+        *changed* names, for each tracked container (``("cells",)``,
+        ``("nodes",)``, ``("run", "durations_s")``), the indexes or keys of the
+        elements added or changed since the previous call; the others are
+        reused as they were. Without it, every element is made again."""
         self.fresh = []
-        if not data:
-            return "{}\n"
-        parts = [json.dumps(str(k), ensure_ascii=False) + ": " + self._member(str(k), v, versions or {})
-                 for k, v in sorted(data.items(), key=lambda kv: str(kv[0]))]
-        return "{\n  " + ",\n  ".join(parts) + "\n}\n"
+        self._changed = changed
+        try:
+            if not data:
+                return "{}\n"
+            parts = [json.dumps(str(k), ensure_ascii=False) + ": " + self._member(str(k), v)
+                     for k, v in sorted(data.items(), key=lambda kv: str(kv[0]))]
+            return "{\n  " + ",\n  ".join(parts) + "\n}\n"
+        except BaseException:
+            self._entries.clear()  # never reuse texts of a call that did not finish
+            raise
+        finally:
+            self._changed = None

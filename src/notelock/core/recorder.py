@@ -40,6 +40,19 @@ KERNEL_NAMES = frozenset({
 })
 
 
+def _execution_key(entry: dict[str, Any]) -> tuple[str, str]:
+    """What makes two executions the same notebook cell: its id, or, for
+    front ends that send none, its source (an id-less execution never
+    replaces one with an id, nor the other way round)."""
+    cell_id = entry.get("cell_id")
+    return ("id", cell_id) if cell_id is not None else ("source", entry["source"].strip())
+
+
+def _identities(ns: dict[str, Any]) -> dict[str, int]:
+    """name -> id(value) of a namespace (without holding its values)."""
+    return dict(zip(ns.keys(), map(id, ns.values())))
+
+
 def is_internal_name(name: str) -> bool:
     """Names that belong to the kernel's bookkeeping, never to the user's computation."""
     if name in KERNEL_NAMES:
@@ -121,15 +134,20 @@ class Session:
         #: pins, lock sections, history): see notelock.core.events
         self.events = EventManager()
         self._dumper = IncrementalDumper()
-        # bumped whenever a cell entry or a node changes: the dumper reuses the
-        # text of everything else, so a write costs what changed
-        self._cell_versions: list[int] = []
-        self._node_versions: dict[str, int] = {}
+        # what changed since the lock's copies were made (to_lock) and since its
+        # text was made (write): both reuse everything else, so a write costs
+        # what changed, not the length of the session
+        self._out_cells: list[dict[str, Any]] = []
+        self._out_nodes: dict[str, dict[str, Any]] = {}
+        self._uncopied: tuple[set[int], set[str]] = (set(), set())
+        self._unwritten: dict[tuple[str, ...], set[Any]] = {
+            ("cells",): set(), ("nodes",): set(), ("run", "durations_s"): set()}
+        #: the current execution of each notebook cell (see _execution_key)
+        self._current_executions: dict[tuple[str, str], int] = {}
         self._secrets_seen: Any = None
         self._identity = lockfile.IdentityHasher()
         #: how many current (not superseded) executions hold each node
         self._holders: dict[str, int] = {}
-        self._copies: dict[tuple[str, Any], tuple[Any, dict[str, Any]]] = {}
         self._pool: Any = None
 
     # ------------------------------------------------------------ preexisting state
@@ -165,7 +183,7 @@ class Session:
         self.current = run
         # bindings made at run time (inside %%time, %run, exec…) escape the
         # static analysis; comparing identities afterwards is cheap
-        run.ids_before = {k: id(v) for k, v in self.ns.items()}
+        run.ids_before = _identities(self.ns)
         if not locked:
             return
         try:
@@ -250,30 +268,28 @@ class Session:
         with self._mutex:
             self._supersede(entry)
             self.cells.append(entry)
-            self._cell_versions.append(0)
+            self._touch_cell(len(self.cells) - 1)
             self._identity.add(entry)
             for nid in dict.fromkeys(lockfile.iter_node_sequence([entry])):
                 self._holders[nid] = self._holders.get(nid, 0) + 1
+                self._touch_node(nid)
         return entry
 
     def _supersede(self, entry: dict[str, Any]) -> None:
-        """Mark the earlier executions this one replaces: the same notebook cell
+        """Mark the earlier execution this one replaces: the same notebook cell
         (by cell id) or, when the front end sends no ids, the same source."""
         index = len(self.cells)
-        key = entry.get("cell_id")
-        for earlier in reversed(self.cells):
-            if "superseded_by" in earlier:
-                continue
-            same = earlier.get("cell_id") == key if key is not None or earlier.get("cell_id") is not None \
-                else earlier["source"].strip() == entry["source"].strip()
-            if same:
-                earlier["superseded_by"] = index
-                position = self.cells.index(earlier)
-                self._cell_versions[position] += 1
-                for nid in dict.fromkeys(lockfile.iter_node_sequence([earlier])):
-                    self._node_versions[nid] = self._node_versions.get(nid, 0) + 1
-                    self._holders[nid] = self._holders.get(nid, 1) - 1
-                break
+        key = _execution_key(entry)
+        position = self._current_executions.get(key)
+        self._current_executions[key] = index
+        if position is None:
+            return
+        earlier = self.cells[position]
+        earlier["superseded_by"] = index
+        self._touch_cell(position)
+        for nid in dict.fromkeys(lockfile.iter_node_sequence([earlier])):
+            self._holders[nid] = self._holders.get(nid, 1) - 1
+            self._touch_node(nid)
 
     def _unmodified_read(self, run: CellRun) -> tuple[Any, Any] | None:
         """The last read's (result, hash) when nothing can have changed it since:
@@ -304,7 +320,10 @@ class Session:
         before = run.ids_before
         if not before:
             return set()
-        return {k for k, v in self.ns.items() if not is_internal_name(k) and before.get(k) != id(v)}
+        # a set difference of (name, id) pairs, done by the interpreter: the
+        # cost does not grow with the namespace in Python code
+        changed = _identities(self.ns).items() - before.items()
+        return {k for k, _ in changed if not is_internal_name(k)}
 
     def _finish_locked(self, run: CellRun, entry: dict[str, Any], rebound: set[str]) -> None:
         node = run.node
@@ -330,7 +349,7 @@ class Session:
             kinds[name] = value_kind(value)
             if result.opaque:
                 opaque.add(name)
-        deleted = sorted(n for n in run.ids_before if n not in self.ns and not is_internal_name(n))
+        deleted = sorted(n for n in run.ids_before.keys() - self.ns.keys() if not is_internal_name(n))
         node["writes"] = writes
         node["kinds"] = kinds
         if deleted:
@@ -362,8 +381,8 @@ class Session:
         with self._mutex:
             # the same computation again: the record holds this execution's values
             self.nodes[nid] = node
-            self._node_versions[nid] = self._node_versions.get(nid, 0) + 1
             self.durations[nid] = round(time.perf_counter() - run.started, 6)
+            self._touch_node(nid)
             inner = set(run.inner)
             for name, digest in writes.items():
                 value = self.ns.get(name)
@@ -410,8 +429,8 @@ class Session:
             # the same computation again: the record holds this execution's facts
             node["cell"] = run.index if run else len(self.cells)
             self.nodes[nid] = node
-            self._node_versions[nid] = self._node_versions.get(nid, 0) + 1
             self.durations[nid] = round(seconds, 6)
+            self._touch_node(nid)
             for digest, value in produced:
                 self.producers.add(value, digest, nid)
         if run is not None:
@@ -547,22 +566,52 @@ class Session:
                   " (the cell itself is unaffected)")
 
     # ------------------------------------------------------------ the lock
+    def _touch_cell(self, index: int) -> None:
+        """Cell entry *index* was added or changed (call with the mutex held)."""
+        self._uncopied[0].add(index)
+        self._unwritten[("cells",)].add(index)
+
+    def _touch_node(self, nid: str) -> None:
+        """Node *nid* (or its duration, or whether it is current) was added or
+        changed (call with the mutex held)."""
+        self._uncopied[1].add(nid)
+        self._unwritten[("nodes",)].add(nid)
+        self._unwritten[("run", "durations_s")].add(nid)
+
+    def touch_node(self, nid: str) -> None:
+        """For faces that add or change a node in :attr:`nodes` themselves."""
+        with self._mutex:
+            self._touch_node(nid)
+
     def to_lock(self) -> dict[str, Any]:
         """The lock file contents for everything recorded so far."""
         with self._mutex:
             # copies (the caller may change them), made again only for what changed
-            cells = [self._copy(("cells", i), v, c) for i, (c, v) in enumerate(zip(self.cells, self._cell_versions))]
-            nodes = {}
-            for k, node in self.nodes.items():
-                superseded = self._holders.get(k, 0) <= 0
-                version = self._node_versions.get(k)
-                nodes[k] = self._copy(("nodes", k), None if version is None else (version, superseded),
-                                      {**node, "superseded": True} if superseded else node)
+            cells_changed, nodes_changed = self._uncopied
+            if len(self._out_nodes) + len(nodes_changed - self._out_nodes.keys()) != len(self.nodes):
+                # a node put in without touch_node: find it (a set difference, in C)
+                for nid in self.nodes.keys() - self._out_nodes.keys():
+                    self._touch_node(nid)
+            for i in sorted(cells_changed):
+                copy = dict(self.cells[i])
+                if i < len(self._out_cells):
+                    self._out_cells[i] = copy
+                else:
+                    self._out_cells.append(copy)
+            for nid in nodes_changed:
+                node = self.nodes.get(nid)
+                if node is None:
+                    self._out_nodes.pop(nid, None)
+                else:
+                    current = self._holders.get(nid, 0) > 0
+                    self._out_nodes[nid] = dict(node) if current else {**node, "superseded": True}
+            cells_changed.clear()
+            nodes_changed.clear()
             data: dict[str, Any] = {
                 "notelock": lockfile.FORMAT_VERSION,
                 "identity": self._identity.digest(),
-                "cells": cells,
-                "nodes": nodes,
+                "cells": list(self._out_cells),
+                "nodes": dict(self._out_nodes),
                 "schemas": dict(self.schemas),
                 "session": {"imports": self.imports, "preexisting": self.preexisting,
                             "provided": sorted(n for n in self.provided if not is_internal_name(n))},
@@ -582,25 +631,15 @@ class Session:
                 self.report_failure("a section of the lock", err)
         return data
 
-    def _copy(self, key: tuple[str, Any], version: Any, value: dict[str, Any]) -> dict[str, Any]:
-        if version is not None:
-            held = self._copies.get(key)
-            if held is not None and held[0] == version:
-                return held[1]
-        copy = dict(value)
-        if version is not None:
-            self._copies[key] = (version, copy)
-        return copy
-
     def write(self, path: str | Path | None = None) -> Path:
         """Write the lock (atomically, under the file lock) and return its path."""
         target = Path(path) if path else self.lock_path
         data = self.to_lock()
         with self._mutex:
-            versions: dict[tuple[str, Any], Any] = {("cells", i): v for i, v in enumerate(self._cell_versions)}
-            for nid, v in self._node_versions.items():
-                versions[("nodes", nid)] = (v, nid in data["nodes"] and data["nodes"][nid].get("superseded", False))
-        text = self._dumper.dumps(data, versions)
+            changed = {key: set(keys) for key, keys in self._unwritten.items()}
+            for keys in self._unwritten.values():
+                keys.clear()
+        text = self._dumper.dumps(data, changed=changed)
         # the last line of defence: never let a secret reach the file. What is
         # new is checked (every write); everything, when the environment's
         # secrets changed since the last check

@@ -14,6 +14,7 @@ snapshot after every cell costs a handful of ``stat`` calls.
 from __future__ import annotations
 
 import hashlib
+import functools
 import json
 import os
 import re
@@ -236,6 +237,7 @@ def _nbformat_text(nb: dict[str, Any]) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
+@functools.lru_cache(maxsize=1 << 16)  # every write compares every executed cell's source
 def _normalise_source(source: str) -> str:
     """Cell source with trailing whitespace and surrounding blank lines removed,
     so that an editor's cosmetic changes do not count as unsaved edits."""

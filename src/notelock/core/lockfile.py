@@ -467,13 +467,28 @@ def check_target(target: Path) -> None:
         raise LockFileError(f"{parent}: cannot write here: {err.strerror or err}") from None
 
 
-def write_lock_text(path: str | os.PathLike[str], text: str, *, on_replace: Any = None) -> Path:
-    """Write already-serialised canonical lock text; see :func:`write_lock`."""
+def _signature(path: Path) -> tuple[int, ...] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def write_lock_text(path: str | os.PathLike[str], text: str, *, on_replace: Any = None,
+                    written: dict[str, Any] | None = None) -> Path:
+    """Write already-serialised canonical lock text; see :func:`write_lock`.
+
+    *on_replace* is called with the bytes of the file about to be replaced.
+    A writer that passes the same *written* mapping to each of its writes is
+    not handed back its own previous write (found by the file's identity,
+    size and modification time, under the file lock), so that a session
+    extending its lock does not read it back every time."""
     target = Path(path)
     check_target(target)
     data = text.encode("utf-8")
     with file_lock(target):
-        if on_replace is not None:
+        if on_replace is not None and (written is None or _signature(target) != written.get(str(target))):
             try:
                 old = target.read_bytes()
             except FileNotFoundError:
@@ -481,4 +496,6 @@ def write_lock_text(path: str | os.PathLike[str], text: str, *, on_replace: Any 
             if old is not None and old != data:
                 on_replace(old)
         atomic_write_bytes(target, data)
+        if written is not None:
+            written[str(target)] = _signature(target)
     return target

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .._version import __version__
 from . import canonical, codeinfo, hashing, lockfile, nodes, secrets
 from .canonical import IncrementalDumper, to_plain
@@ -48,9 +50,40 @@ def _execution_key(entry: dict[str, Any]) -> tuple[str, str]:
     return ("id", cell_id) if cell_id is not None else ("source", entry["source"].strip())
 
 
-def _identities(ns: dict[str, Any]) -> dict[str, int]:
-    """name -> id(value) of a namespace (without holding its values)."""
-    return dict(zip(ns.keys(), map(id, ns.values())))
+class Bindings:
+    """A namespace's bindings at one moment: its names, in order, and the ids
+    of their values (no reference to a value is held, so nothing the cell
+    frees is kept alive). Comparing two moments costs a few passes in C, not
+    a Python loop over the namespace, which grows with every cell."""
+
+    __slots__ = ("names", "ids")
+
+    def __init__(self, ns: Any = None) -> None:
+        self.names: list[str] = list(ns.keys()) if ns is not None else []
+        self.ids = _ids(ns, len(self.names)) if ns is not None else np.empty(0, dtype=np.uintp)
+
+    def __bool__(self) -> bool:
+        return bool(self.names)
+
+    def changes(self, ns: Any) -> tuple[list[str], list[str]]:
+        """Names bound or rebound (a different object) since, and names deleted since."""
+        names = list(ns.keys())
+        n = len(self.names)
+        ids = _ids(ns, len(names))
+        if names[:n] == self.names and ids is not None and self.ids is not None:
+            # the usual case: nothing deleted, new names appended (dicts keep order)
+            changed = np.flatnonzero(ids[:n] != self.ids).tolist()
+            return [names[i] for i in changed] + names[n:], []
+        before = dict(zip(self.names, self.ids.tolist() if self.ids is not None else ()))
+        after = dict(zip(names, ids.tolist() if ids is not None else map(id, ns.values())))
+        return [k for k, _ in after.items() - before.items()], list(before.keys() - after.keys())
+
+
+def _ids(ns: Any, count: int) -> Any:
+    try:
+        return np.fromiter(map(id, ns.values()), dtype=np.uintp, count=count)
+    except (ValueError, RuntimeError):  # changed while read (another thread): compare by dict
+        return None
 
 
 def is_internal_name(name: str) -> bool:
@@ -84,7 +117,9 @@ class CellRun:
     node_id: str | None = None
     node: dict[str, Any] | None = None
     inner: list[str] = field(default_factory=list)
-    ids_before: dict[str, int] = field(default_factory=dict)
+    ids_before: Bindings = field(default_factory=Bindings)
+    #: names bound before the cell and gone after it (set with the rebound names)
+    deleted: list[str] = field(default_factory=list)
     read_results: list[tuple[Any, Any]] = field(default_factory=list)
     read_values: dict[str, Any] = field(default_factory=dict)
     #: the cell node's recorded facts (writes, output, …) when the cell was
@@ -145,6 +180,8 @@ class Session:
         #: the current execution of each notebook cell (see _execution_key)
         self._current_executions: dict[tuple[str, str], int] = {}
         self._secrets_seen: Any = None
+        #: the lock files this session wrote last, by their signature (see write_lock_text)
+        self._written: dict[str, Any] = {}
         self._identity = lockfile.IdentityHasher()
         #: how many current (not superseded) executions hold each node
         self._holders: dict[str, int] = {}
@@ -183,7 +220,7 @@ class Session:
         self.current = run
         # bindings made at run time (inside %%time, %run, exec…) escape the
         # static analysis; comparing identities afterwards is cheap
-        run.ids_before = _identities(self.ns)
+        run.ids_before = Bindings(self.ns)
         if not locked:
             return
         try:
@@ -317,13 +354,10 @@ class Session:
 
     def _rebound(self, run: CellRun) -> set[str]:
         """Names bound or rebound while the cell ran (by identity, not by content)."""
-        before = run.ids_before
-        if not before:
+        if not run.ids_before:
             return set()
-        # a set difference of (name, id) pairs, done by the interpreter: the
-        # cost does not grow with the namespace in Python code
-        changed = _identities(self.ns).items() - before.items()
-        return {k for k, _ in changed if not is_internal_name(k)}
+        changed, run.deleted = run.ids_before.changes(self.ns)
+        return {k for k in changed if not is_internal_name(k)}
 
     def _finish_locked(self, run: CellRun, entry: dict[str, Any], rebound: set[str]) -> None:
         node = run.node
@@ -349,7 +383,7 @@ class Session:
             kinds[name] = value_kind(value)
             if result.opaque:
                 opaque.add(name)
-        deleted = sorted(n for n in run.ids_before.keys() - self.ns.keys() if not is_internal_name(n))
+        deleted = sorted(n for n in run.deleted if n not in self.ns and not is_internal_name(n))
         node["writes"] = writes
         node["kinds"] = kinds
         if deleted:
@@ -650,7 +684,7 @@ class Session:
             text = canonical.dumps(secrets.redact_data(data))
             self._dumper = IncrementalDumper()
         on_replace = self._lock_replaced if path is None and self.events.has("lock_replaced") else None
-        return lockfile.write_lock_text(target, text, on_replace=on_replace)
+        return lockfile.write_lock_text(target, text, on_replace=on_replace, written=self._written)
 
     def _lock_replaced(self, old: bytes) -> None:
         try:

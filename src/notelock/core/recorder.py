@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
-from . import canonical, codeinfo, hashing, lockfile, nodes, secrets
+from . import canonical, codeinfo, datareads, hashing, lockfile, nodes, secrets
 from .canonical import IncrementalDumper, to_plain
 from .environment import rng_state_hash
 from .events import EventManager
@@ -418,7 +418,12 @@ class Session:
 
     # ------------------------------------------------------------ reads
     def before_read(self, reader: str, func: Callable, args: tuple, kwargs: dict) -> dict[str, Any]:
-        """Hash what a pandas reader is about to read (before it reads it)."""
+        """Hash what a reader is about to read (before it reads it)."""
+        described = datareads.describe(reader, func, args, kwargs, self.base_dir)  # Polars, DuckDB
+        if described is not None:
+            if "_note" not in described:  # a DuckDB query noted, read when fetched
+                self.events.trigger("before_read", described, func, args, kwargs)
+            return described
         bound = nodes.bind_arguments(func, args, kwargs)
         short = reader.rsplit(".", 1)[-1]
         source_param = nodes.SOURCE_PARAMS.get(short) or next(iter(bound), None)
@@ -428,6 +433,7 @@ class Session:
             con = bound.pop("con", None)
             token["query"] = secrets.redact_source(nodes.sql_text(source))[0]
             token["connection"] = nodes.describe_connection(con)
+            token["_con"] = con  # its server, described after the read (see datareads.finish)
         else:
             # hash the file while the reader parses it, unless a policy (replay
             # pinning) must compare the content before the read
@@ -440,6 +446,9 @@ class Session:
 
     def after_read(self, token: dict[str, Any], result: Any, seconds: float) -> None:
         """Record a read node once the reader returned."""
+        if "_note" in token:
+            datareads.remember(token, result)
+            return
         future = token.pop("_content_future", None)
         if future is not None:
             token["content"] = future.result()
@@ -461,6 +470,7 @@ class Session:
         if hashed.opaque:
             facts["opaque"] = [hashed.reason or "output"]
         self.events.trigger("after_read", token, result, facts)
+        facts.update(datareads.finish(token, hashed.digest))
         ident = {"reader": token["reader"], "options": token["options"],
                  "content": token.get("content") or hashed.digest}
         for key in ("query", "connection"):

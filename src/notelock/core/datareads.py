@@ -1,0 +1,219 @@
+"""Reads made through Polars and DuckDB, and the facts of SQL reads' servers.
+
+The interceptors route these calls here through the recorder
+(:meth:`Session.before_read`); this module turns each into the token the
+recorder makes a read node of:
+
+* ``polars.LazyFrame.collect`` called by notebook code: the lazy plan is the
+  read's ``query`` (its unoptimised ``explain()`` text) and the files the
+  plan scans are hashed as the read's inputs (``files``). Polars' eager
+  readers (``polars.read_csv``…) are file reads like pandas' and take the
+  recorder's usual path; ``polars.read_database`` is a SQL read.
+* DuckDB: ``duckdb.sql/query/execute`` and a connection's
+  ``execute/sql/query`` are *noted* (query, parameters, connection) and
+  recorded nowhere; fetching the result (``.df() .fetchdf() .pl() .arrow()
+  .fetchall() .fetchnumpy()`` on the relation or the connection) is the read.
+  The files named in the SQL and the connection's database files are hashed
+  as its inputs (see :func:`notelock.core.sql.duckdb_query_files` for how
+  they are found, and its limits).
+
+A read with inputs has as ``content`` the hash of its inputs' contents and of
+its result, so changing a file it read changes its id even when the result
+is the same; ``output`` is the result's hash, which a replay compares.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import sys
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import hashing, nodes, secrets, sql
+
+_NOTE_METHODS = ("sql", "query", "execute")
+#: queries noted, by the id of the relation or connection they went to
+#: (the object is held, so that its id stays its own)
+_NOTES: OrderedDict[int, tuple[Any, dict[str, Any]]] = OrderedDict()
+_MAX_NOTES = 64
+
+
+def _first(args: tuple, kwargs: dict, *names: str) -> Any:
+    if args:
+        return args[0]
+    for name in names:
+        if name in kwargs:
+            return kwargs[name]
+    return None
+
+
+def describe(reader: str, func: Callable, args: tuple, kwargs: dict, base_dir: Path) -> dict[str, Any] | None:
+    """The token of a Polars or DuckDB read (or a DuckDB query note); None for
+    readers the recorder describes itself."""
+    module, _, method = reader.rpartition(".")
+    if reader.startswith("duckdb."):
+        if method in _NOTE_METHODS:
+            return _note(reader, func, args, kwargs)
+        return _duckdb_fetch(reader, getattr(func, "__self__", None), base_dir)
+    if reader == "polars.LazyFrame.collect":
+        return _polars_collect(reader, func.__self__, kwargs, base_dir)  # type: ignore[attr-defined]
+    if reader in ("polars.read_database", "polars.read_database_uri"):
+        query = _first(args, kwargs, "query")
+        con = args[1] if len(args) > 1 else kwargs.get("connection", kwargs.get("uri"))
+        options = {k: v for k, v in kwargs.items() if k not in ("query", "connection", "uri")}
+        return {"reader": reader, "query": secrets.redact_source(nodes.sql_text(query))[0],
+                "connection": nodes.describe_connection(con), "options": _options(options), "_con": con}
+    return None
+
+
+def _options(values: dict[str, Any]) -> dict[str, Any]:
+    return secrets.redact_options({k: nodes.plain_option(v) for k, v in sorted(values.items())})
+
+
+# ---------------------------------------------------------------- DuckDB
+
+
+def _note(reader: str, func: Callable, args: tuple, kwargs: dict) -> dict[str, Any]:
+    con = getattr(func, "__self__", None)
+    if con is None:  # duckdb.sql(...): the module's default connection
+        duckdb = sys.modules.get("duckdb")
+        default = getattr(duckdb, "default_connection", None)
+        con = default() if callable(default) else default
+    params = args[1] if len(args) > 1 else kwargs.get("parameters", kwargs.get("params"))
+    return {"reader": reader, "_note": {"query": _first(args, kwargs, "query"), "params": params, "con": con}}
+
+
+def remember(token: dict[str, Any], result: Any) -> None:
+    """Keep a noted query for the object it returned (a relation, or the connection)."""
+    note = token["_note"]
+    if result is None or not isinstance(note.get("query"), str):
+        return
+    _NOTES[id(result)] = (result, note)
+    _NOTES.move_to_end(id(result))
+    while len(_NOTES) > _MAX_NOTES:
+        _NOTES.popitem(last=False)
+
+
+def _noted(obj: Any) -> dict[str, Any] | None:
+    found = _NOTES.get(id(obj))
+    return found[1] if found is not None and found[0] is obj else None
+
+
+def _duckdb_fetch(reader: str, obj: Any, base_dir: Path) -> dict[str, Any]:
+    note = _noted(obj) or {}
+    query = note.get("query")
+    con = note.get("con")
+    if query is None and hasattr(obj, "sql_query"):  # a relation built in Python (rel.filter(...))
+        try:
+            query = obj.sql_query()
+        except Exception:  # noqa: BLE001
+            query = None
+    if con is None and type(obj).__name__ == "DuckDBPyConnection":
+        con = obj
+    text = secrets.redact_source(query)[0] if isinstance(query, str) else "?"
+    found = sql.duckdb_query_files(query, con) if isinstance(query, str) else {"files": [], "urls": [], "complete": False}
+    databases = sql.duckdb_database_files(con)
+    token: dict[str, Any] = {"reader": reader, "query": text, "connection": _duckdb_connection(databases, base_dir),
+                             "options": _options({"params": note["params"]} if note.get("params") is not None else {})}
+    token["_files"] = [_file(Path(p), base_dir) for p in found["files"]]
+    token["_databases"] = [_file(p, base_dir) for p in databases]
+    extra: dict[str, Any] = {}
+    if found["urls"]:
+        extra["urls"] = found["urls"]
+    if not found["complete"]:
+        extra["sources_complete"] = False
+    token["_facts"] = extra
+    return token
+
+
+def _duckdb_connection(databases: list[Path], base_dir: Path) -> str:
+    if not databases:
+        return "duckdb:///:memory:"
+    return "duckdb:///" + nodes.display_path(databases[0].resolve(), base_dir)
+
+
+def _file(path: Path, base_dir: Path) -> dict[str, Any]:
+    resolved = path.expanduser().resolve()
+    if not resolved.is_file():
+        return {"path": nodes.display_path(resolved, base_dir)}
+    return {"path": nodes.display_path(resolved, base_dir), "bytes": resolved.stat().st_size,
+            "content": hashing.hash_file(resolved)}
+
+
+# ---------------------------------------------------------------- Polars
+
+
+def _polars_collect(reader: str, lf: Any, kwargs: dict, base_dir: Path) -> dict[str, Any]:
+    try:
+        plan = lf.explain(optimized=False)
+    except Exception:  # noqa: BLE001 - a plan Polars cannot print
+        plan = "?"
+    files = polars_plan_files(lf)
+    return {"reader": reader, "query": plan, "connection": "polars", "options": _options(dict(kwargs)),
+            "_files": [_file(Path(p), base_dir) for p in files], "_databases": [], "_facts": {}}
+
+
+def polars_plan_files(lf: Any) -> list[str]:
+    """The local files a LazyFrame's plan scans (globs expanded), in plan order."""
+    try:
+        with warnings.catch_warnings():  # the JSON form is deprecated, but the only one that names every path
+            warnings.simplefilter("ignore")
+            plan = json.loads(lf.serialize(format="json"))
+    except Exception:  # noqa: BLE001 - no JSON plan in this Polars version
+        return []
+    names: list[str] = []
+    stack: list[Any] = [plan]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key in ("paths", "Paths") and isinstance(value, list):
+                    # a path is a string, or {"inner": path} in newer plans
+                    names.extend(v if isinstance(v, str) else v.get("inner") for v in value
+                                 if isinstance(v, str) or (isinstance(v, dict) and isinstance(v.get("inner"), str)))
+                else:
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+    out: dict[str, None] = {}
+    for name in names:
+        if "://" in name and not name.startswith("file://"):
+            continue
+        path = name[len("file://"):] if name.startswith("file://") else name
+        for match in (sorted(glob.glob(path, recursive=True)) if glob.has_magic(path) else [path]):
+            out[match] = None
+    return list(out)
+
+
+# ---------------------------------------------------------------- after the read
+
+
+def finish(token: dict[str, Any], output: str) -> dict[str, Any]:
+    """The facts a read adds for its inputs and server; sets ``content`` of a
+    read with inputs (unless a replay already pinned it)."""
+    facts: dict[str, Any] = dict(token.get("_facts") or {})
+    files = token.get("_files")
+    if files is not None:
+        databases = token.get("_databases") or []
+        if "content" not in token:
+            token["content"] = hashing.hash_json({
+                "files": [[f["path"], f.get("content")] for f in files],
+                "databases": [[f["path"], f.get("content")] for f in databases],
+                "result": output})
+        if files:
+            facts["files"] = files
+        if databases:
+            facts["databases"] = databases
+    con = token.get("_con")
+    if con is not None:
+        server = sql.server_facts(con)
+        if server:
+            facts["server"] = server
+    return facts
+
+
+__all__ = ["describe", "remember", "finish", "polars_plan_files"]

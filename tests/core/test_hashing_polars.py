@@ -11,7 +11,8 @@ import pytest
 import xxhash
 
 from notelock.core import nodes, schema, tables
-from notelock.core.hashing import hash_value, value_hash as v
+from notelock.core.hashing import hash_value
+from notelock.core.hashing import value_hash as v
 from notelock.core.hashing.arrow import _T_ARROW, _T_FIXED, _T_VARBIN
 from notelock.core.hashing.base import text, u64
 from notelock.core.hashing.encoder import Encoder

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import glob
 import json
+import re
 import sys
 import warnings
 from collections import OrderedDict
@@ -115,7 +116,8 @@ def _duckdb_fetch(reader: str, obj: Any, base_dir: Path) -> dict[str, Any]:
     if con is None and type(obj).__name__ == "DuckDBPyConnection":
         con = obj
     text = secrets.redact_source(query)[0] if isinstance(query, str) else "?"
-    found = sql.duckdb_query_files(query, con) if isinstance(query, str) else {"files": [], "urls": [], "complete": False}
+    found: dict[str, Any] = (sql.duckdb_query_files(query, con) if isinstance(query, str)
+                             else {"files": [], "urls": [], "complete": False})
     databases = sql.duckdb_database_files(con)
     token: dict[str, Any] = {"reader": reader, "query": text, "connection": _duckdb_connection(databases, base_dir),
                              "options": _options({"params": note["params"]} if note.get("params") is not None else {})}
@@ -149,12 +151,24 @@ def _file(path: Path, base_dir: Path) -> dict[str, Any]:
 
 def _polars_collect(reader: str, lf: Any, kwargs: dict, base_dir: Path) -> dict[str, Any]:
     try:
-        plan = lf.explain(optimized=False)
+        plan = polars_plan_text(lf)
     except Exception:  # noqa: BLE001 - a plan Polars cannot print
         plan = "?"
     files = polars_plan_files(lf)
     return {"reader": reader, "query": plan, "connection": "polars", "options": _options(dict(kwargs)),
             "_files": [_file(Path(p), base_dir) for p in files], "_databases": [], "_facts": {}}
+
+
+#: lines of Polars' plan text that describe the data, not the query (they
+#: change when a source is backfilled, which must not make it another query)
+_DATA_LINES = re.compile(r"^\s*(PROJECT \S+ COLUMNS|ESTIMATED ROWS: .*)$")
+
+
+def polars_plan_text(lf: Any) -> str:
+    """A lazy query as text: its unoptimised plan, without the lines that
+    describe the data it scans (column counts, estimated rows)."""
+    lines = lf.explain(optimized=False).splitlines()
+    return "\n".join(line for line in lines if not _DATA_LINES.match(line))
 
 
 def polars_plan_files(lf: Any) -> list[str]:
@@ -173,8 +187,10 @@ def polars_plan_files(lf: Any) -> list[str]:
             for key, value in item.items():
                 if key in ("paths", "Paths") and isinstance(value, list):
                     # a path is a string, or {"inner": path} in newer plans
-                    names.extend(v if isinstance(v, str) else v.get("inner") for v in value
-                                 if isinstance(v, str) or (isinstance(v, dict) and isinstance(v.get("inner"), str)))
+                    for entry in value:
+                        name = entry.get("inner") if isinstance(entry, dict) else entry
+                        if isinstance(name, str):
+                            names.append(name)
                 else:
                     stack.append(value)
         elif isinstance(item, list):

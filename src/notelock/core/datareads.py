@@ -129,7 +129,34 @@ def _duckdb_fetch(reader: str, obj: Any, base_dir: Path) -> dict[str, Any]:
     if not found["complete"]:
         extra["sources_complete"] = False
     token["_facts"] = extra
+    if reader.endswith(".arrow"):
+        token["_post"] = _stream_rebuilt(token, _duckdb_major() >= 2)
     return token
+
+
+def _duckdb_major() -> int:
+    version = str(getattr(sys.modules.get("duckdb"), "__version__", "0"))
+    head = version.split(".", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
+def _stream_rebuilt(token: dict[str, Any], stream: bool) -> Callable[[Any], Any]:
+    """DuckDB 2's ``.arrow()`` returns a RecordBatchReader, which can be read
+    only once: read it into a table (recorded as the read's value) and hand the
+    user an equal reader over that table. A snapshot (a table) served in its
+    place is handed on as such a reader too when *stream*."""
+
+    def post(result: Any) -> Any:
+        pa = sys.modules.get("pyarrow")
+        if pa is None or not isinstance(result, (pa.RecordBatchReader, pa.Table)):
+            return result
+        if isinstance(result, pa.Table) and not stream:
+            return result  # DuckDB 1: a table
+        table = result.read_all() if isinstance(result, pa.RecordBatchReader) else result
+        token["_value"] = table
+        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+
+    return post
 
 
 def _duckdb_connection(databases: list[Path], base_dir: Path) -> str:

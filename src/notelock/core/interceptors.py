@@ -371,15 +371,20 @@ class InterceptorRegistry:
 
         def read(token: Any) -> Any:
             call_args, call_kwargs = args, kwargs
+            post = None
             if isinstance(token, dict):
                 # a read policy may redirect the call or serve the result itself
                 # (replay pinned to a snapshot: a file copy, or a SQL result's Parquet)
                 if "call" in token:
                     call_args, call_kwargs = token.pop("call")
+                # a stream result is read once and handed on as an equal stream
+                post = token.get("_post")
                 serve = token.pop("serve", None)
                 if serve is not None:
-                    return serve()
-            return orig(*call_args, **call_kwargs)
+                    result = serve()
+                    return post(result) if post is not None else result
+            result = orig(*call_args, **call_kwargs)
+            return post(result) if post is not None else result
 
         return self._record(qualname, lambda: self.sink.before_read(qualname, orig, args, kwargs),
                             self.sink.after_read, read)

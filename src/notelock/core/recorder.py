@@ -455,13 +455,17 @@ class Session:
         # both only read the frame and no user code runs meanwhile: hash it on
         # the worker thread while the schema is taken here (xxh3 and numpy
         # release the GIL)
+        returned = result
+        # a stream the user got (an Arrow RecordBatchReader) is described by the
+        # table it was rebuilt from (see datareads), never read a second time
+        result = token.pop("_value", result)
         pending = self._submit(hashing.hash_value, result)
         frame = nodes.frame_facts(result)
         hashed = pending.result()
         facts: dict[str, Any] = {"output": hashed.digest}
         run = self.current
         if run is not None:
-            run.read_results.append((result, hashed))
+            run.read_results.append((returned, hashed))
         if frame is not None:
             sid = nodes.schema_id(frame["schema"])
             with self._mutex:
@@ -480,7 +484,7 @@ class Session:
             if key in token:
                 facts[key] = token[key]
         ident["inputs"] = []
-        self._add_node("read", ident, facts, [(hashed.digest, result)], seconds)
+        self._add_node("read", ident, facts, [(hashed.digest, returned)], seconds)
 
     # ------------------------------------------------------------ estimators
     def before_method(self, est: Any, method: str, func: Callable, args: tuple, kwargs: dict) -> dict[str, Any]:

@@ -105,9 +105,12 @@ class ReplayPins:
                     token["content"] = entry.get("content")
                     return _read_snapshot(pins._snapshot_or_stop(entry), entry)
                 result = func(*args, **kwargs)
+                post = token.get("_post")
+                if post is not None:  # a stream: hash the table it was read into
+                    result = post(result)
                 # the result's hash (for SQL reads also the content; a read that
                 # hashes its source files too has them in its content)
-                if hashing.hash_value(result).digest == (entry.get("output") or entry.get("content")):
+                if hashing.hash_value(token.get("_value", result)).digest == (entry.get("output") or entry.get("content")):
                     return result
                 token["_current"] = result
                 if entry.get("snapshot"):

@@ -12,6 +12,11 @@ import nbformat
 
 from kernel_utils import run_notebook
 
+#: the test server's credentials (the password must appear in nothing notelock writes or prints)
+PASSWORD = "s3cr3t-Wh4rf-9931"
+USER = "analyst"
+DATABASE = "fraud"
+
 
 def write_notebook(path: Path, *cells: str) -> Path:
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), path)

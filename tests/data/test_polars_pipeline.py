@@ -47,6 +47,7 @@ def locked(tmp_path_factory) -> tuple[Path, dict]:
 def test_eager_and_lazy_reads_are_nodes_with_their_files_hashed(locked):
     folder, lock = locked
     by_reader = {n["reader"]: n for _, n in reads(lock)}
+    assert len(reads(lock)) == 2, "Polars' own collects (join, with_columns) are not reads"
     eager = by_reader["polars.read_parquet"]
     assert eager["path"] == "tx.parquet"
     assert eager["content"] == hashing.hash_file(folder / "tx.parquet")

@@ -181,7 +181,9 @@ def _polars_collect(reader: str, lf: Any, kwargs: dict, base_dir: Path) -> dict[
         plan = polars_plan_text(lf)
     except Exception:  # noqa: BLE001 - a plan Polars cannot print
         plan = "?"
-    files = polars_plan_files(lf)
+    files, scans = polars_plan_sources(lf)
+    if not scans:  # a plan over frames already in memory: a computation, not a read
+        return {"reader": reader, "_skip": True}
     return {"reader": reader, "query": plan, "connection": "polars", "options": _options(dict(kwargs)),
             "_files": [_file(Path(p), base_dir) for p in files], "_databases": [], "_facts": {}}
 
@@ -200,17 +202,25 @@ def polars_plan_text(lf: Any) -> str:
 
 def polars_plan_files(lf: Any) -> list[str]:
     """The local files a LazyFrame's plan scans (globs expanded), in plan order."""
+    return polars_plan_sources(lf)[0]
+
+
+def polars_plan_sources(lf: Any) -> tuple[list[str], bool]:
+    """(local files the plan scans, whether it scans any source at all: files,
+    URLs, or a plan Polars cannot show)."""
     try:
         with warnings.catch_warnings():  # the JSON form is deprecated, but the only one that names every path
             warnings.simplefilter("ignore")
             plan = json.loads(lf.serialize(format="json"))
-    except Exception:  # noqa: BLE001 - no JSON plan in this Polars version
-        return []
+    except Exception:  # noqa: BLE001 - no JSON plan in this Polars version: assume it reads
+        return [], True
     names: list[str] = []
+    scans = False
     stack: list[Any] = [plan]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
+            scans = scans or "Scan" in item
             for key, value in item.items():
                 if key in ("paths", "Paths") and isinstance(value, list):
                     # a path is a string, or {"inner": path} in newer plans
@@ -229,7 +239,7 @@ def polars_plan_files(lf: Any) -> list[str]:
         path = name[len("file://"):] if name.startswith("file://") else name
         for match in (sorted(glob.glob(path, recursive=True)) if glob.has_magic(path) else [path]):
             out[match] = None
-    return list(out)
+    return list(out), scans or bool(names)
 
 
 # ---------------------------------------------------------------- after the read
@@ -259,4 +269,4 @@ def finish(token: dict[str, Any], output: str) -> dict[str, Any]:
     return facts
 
 
-__all__ = ["describe", "remember", "finish", "polars_plan_files"]
+__all__ = ["describe", "remember", "finish", "polars_plan_files", "polars_plan_sources"]

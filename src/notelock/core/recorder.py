@@ -417,10 +417,12 @@ class Session:
         return nid
 
     # ------------------------------------------------------------ reads
-    def before_read(self, reader: str, func: Callable, args: tuple, kwargs: dict) -> dict[str, Any]:
+    def before_read(self, reader: str, func: Callable, args: tuple, kwargs: dict) -> dict[str, Any] | None:
         """Hash what a reader is about to read (before it reads it)."""
         described = datareads.describe(reader, func, args, kwargs, self.base_dir)  # Polars, DuckDB
         if described is not None:
+            if described.get("_skip"):  # not a read after all (a lazy plan over frames in memory)
+                return None
             if "_note" not in described:  # a DuckDB query noted, read when fetched
                 self.events.trigger("before_read", described, func, args, kwargs)
             return described

@@ -18,6 +18,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -165,8 +166,11 @@ def _named_sources(tree: Any) -> tuple[list[str], list[str], bool]:
                 files.extend(texts)
         elif kind == "BASE_TABLE":
             name = str(node.get("table_name", ""))
-            if node.get("schema_name") or node.get("catalog_name"):
-                tables.append(name)
+            dotted = ".".join(str(p) for p in (node.get("catalog_name"), node.get("schema_name"), name) if p)
+            if dotted != name:
+                # FROM tx.parquet (unquoted) parses as schema "tx", table "parquet";
+                # DuckDB's replacement scan reads the file of that name when there is one
+                (files if os.path.isfile(dotted) else tables).append(dotted if os.path.isfile(dotted) else name)
             elif any(c in name for c in "./*") or "://" in name:  # a replacement scan: FROM 'x.parquet'
                 files.append(name)
             else:
@@ -236,7 +240,17 @@ def _views(con: Any) -> dict[str, str]:
             cursor.close()
     except Exception:  # noqa: BLE001 - a closed connection
         return {}
-    return {str(name): str(sql) for name, sql in rows if sql}
+    out = {}
+    for name, text in rows:
+        body = _VIEW_BODY.match(str(text or ""))
+        if body:
+            out[str(name)] = body.group(1).rstrip().rstrip(";")
+    return out
+
+
+#: the query of a view, from the ``CREATE VIEW name AS query;`` DuckDB keeps
+_VIEW_BODY = re.compile(r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?VIEW\s+.+?\s+AS\s+(.*)$",
+                        re.IGNORECASE | re.DOTALL)
 
 
 def duckdb_database_files(con: Any) -> list[Path]:

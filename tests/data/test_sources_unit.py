@@ -103,3 +103,14 @@ def test_originals_are_back_after_the_cell_and_the_lock_validates(session: Sessi
     lock = session.to_lock()
     jsonschema.validate(lock, lockschema.schema())
     assert len(read_nodes(session)) == 2
+
+
+def test_an_eager_polars_read_of_a_glob_hashes_every_file(session: Session, tmp_path: Path):
+    run(session, "both = pl.read_parquet('a_*.parquet')\none = pl.read_parquet('a_1.parquet', columns=['id'])")
+    glob_read, single = sorted(read_nodes(session), key=lambda n: "path" in n)
+    assert glob_read["query"] == "a_*.parquet"
+    assert [(f["path"], f["content"]) for f in glob_read["files"]] == [
+        (p, hashing.hash_file(tmp_path / p)) for p in ("a_1.parquet", "a_2.parquet")]
+    assert glob_read["rows"] == 5
+    assert single["path"] == "a_1.parquet" and single["options"] == {"columns": ["id"]}
+    assert single["content"] == hashing.hash_file(tmp_path / "a_1.parquet")

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import re
 import sys
 import warnings
@@ -62,6 +63,8 @@ def describe(reader: str, func: Callable, args: tuple, kwargs: dict, base_dir: P
         return _duckdb_fetch(reader, getattr(func, "__self__", None), base_dir)
     if reader == "polars.LazyFrame.collect":
         return _polars_collect(reader, func.__self__, kwargs, base_dir)  # type: ignore[attr-defined]
+    if module == "polars" and method.startswith("read_") and not method.startswith("read_database"):
+        return _polars_many_files(reader, func, args, kwargs, base_dir)
     if reader in ("polars.read_database", "polars.read_database_uri"):
         query = _first(args, kwargs, "query")
         con = args[1] if len(args) > 1 else kwargs.get("connection", kwargs.get("uri"))
@@ -240,6 +243,28 @@ def polars_plan_sources(lf: Any) -> tuple[list[str], bool]:
         for match in (sorted(glob.glob(path, recursive=True)) if glob.has_magic(path) else [path]):
             out[match] = None
     return list(out), scans or bool(names)
+
+
+def _polars_many_files(reader: str, func: Callable, args: tuple, kwargs: dict,
+                       base_dir: Path) -> dict[str, Any] | None:
+    """An eager Polars read of a glob or a list of files: each file hashed as an
+    input, the pattern as the read's query; a single file takes the usual path."""
+    source = _first(args, kwargs, "source")
+    if isinstance(source, (list, tuple)) and source and all(isinstance(s, (str, os.PathLike)) for s in source):
+        names = [os.fspath(s) for s in source]
+    elif isinstance(source, str) and glob.has_magic(source) and "://" not in source:
+        names = [source]
+    else:
+        return None
+    files: dict[str, None] = {}
+    for name in names:
+        for match in (sorted(glob.glob(str(name), recursive=True)) if glob.has_magic(str(name)) else [str(name)]):
+            files[match] = None
+    bound = nodes.bind_arguments(func, args, kwargs)
+    bound.pop(next(iter(bound), ""), None)  # the source itself
+    return {"reader": reader, "query": " ".join(str(n) for n in names), "connection": "polars",
+            "options": _options(bound), "_files": [_file(Path(p), base_dir) for p in files],
+            "_databases": [], "_facts": {}}
 
 
 # ---------------------------------------------------------------- after the read

@@ -102,6 +102,13 @@ def remember(token: dict[str, Any], result: Any) -> None:
         _NOTES.popitem(last=False)
 
 
+def forget() -> None:
+    """Drop the queries noted while a cell ran (the relations and connections
+    they hold are released): a query made in one cell and fetched in a later
+    one is described by the relation's own SQL, or as ``?`` for a connection."""
+    _NOTES.clear()
+
+
 def _noted(obj: Any) -> dict[str, Any] | None:
     found = _NOTES.get(id(obj))
     return found[1] if found is not None and found[0] is obj else None
@@ -294,4 +301,4 @@ def finish(token: dict[str, Any], output: str) -> dict[str, Any]:
     return facts
 
 
-__all__ = ["describe", "remember", "finish", "polars_plan_files", "polars_plan_sources"]
+__all__ = ["describe", "remember", "forget", "finish", "polars_plan_files", "polars_plan_sources"]

@@ -224,6 +224,7 @@ class Session:
         if run is None:
             return None
         self.interceptors.deactivate()
+        datareads.forget()  # DuckDB queries noted in the cell: their objects are the user's again
         entry: dict[str, Any] = {
             "source": run.source,
             "execution_count": execution_count,

@@ -114,3 +114,15 @@ def test_an_eager_polars_read_of_a_glob_hashes_every_file(session: Session, tmp_
     assert glob_read["rows"] == 5
     assert single["path"] == "a_1.parquet" and single["options"] == {"columns": ["id"]}
     assert single["content"] == hashing.hash_file(tmp_path / "a_1.parquet")
+
+
+def test_credentials_written_in_a_duckdb_query_stay_out_of_the_lock(session: Session, tmp_path: Path):
+    # the query is built from values the cell does not spell out (its source holds no secret)
+    session.ns.update(url="postgresql://analyst:hunter2@db/fraud", kw="dbname=fraud password=hunter3")
+    run(session, "dsn = duckdb.sql(f\"SELECT '{url}' AS url, '{kw}' AS kw\").fetchall()")
+    assert session.ns["dsn"] == [("postgresql://analyst:hunter2@db/fraud", "dbname=fraud password=hunter3")]
+    [node] = read_nodes(session)
+    assert "hunter2" not in node["query"] and "hunter3" not in node["query"] and "analyst" in node["query"]
+    session.write()
+    text = (tmp_path / "nb.lock.json").read_text()
+    assert "hunter2" not in text and "hunter3" not in text

@@ -69,7 +69,7 @@ def describe(reader: str, func: Callable, args: tuple, kwargs: dict, base_dir: P
         query = _first(args, kwargs, "query")
         con = args[1] if len(args) > 1 else kwargs.get("connection", kwargs.get("uri"))
         options = {k: v for k, v in kwargs.items() if k not in ("query", "connection", "uri")}
-        return {"reader": reader, "query": secrets.redact_source(nodes.sql_text(query))[0],
+        return {"reader": reader, "query": sql.redact_query(secrets.redact_source(nodes.sql_text(query))[0]),
                 "connection": nodes.describe_connection(con), "options": _options(options), "_con": con}
     return None
 
@@ -125,7 +125,7 @@ def _duckdb_fetch(reader: str, obj: Any, base_dir: Path) -> dict[str, Any]:
             query = None
     if con is None and type(obj).__name__ == "DuckDBPyConnection":
         con = obj
-    text = secrets.redact_source(query)[0] if isinstance(query, str) else "?"
+    text = sql.redact_query(secrets.redact_source(query)[0]) if isinstance(query, str) else "?"
     found: dict[str, Any] = (sql.duckdb_query_files(query, con) if isinstance(query, str)
                              else {"files": [], "urls": [], "complete": False})
     databases = sql.duckdb_database_files(con)

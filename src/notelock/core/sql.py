@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .secrets import redact_url
+from .secrets import REDACTED, redact_url
 
 #: DuckDB table functions that read the files named by their first argument
 _FILE_FUNCTIONS = ("read_", "parquet_scan", "delta_scan", "iceberg_scan", "sniff_csv")
@@ -100,6 +100,30 @@ def describe_dbapi(con: Any) -> str | None:
     if port and where:
         where += f":{port}"
     return redact_url(f"postgresql://{user}@{where}/{dbname}")
+
+
+# ---------------------------------------------------------------- query text
+
+#: credentials a query can carry in its text: a URL's user:password@, a libpq
+#: keyword DSN's password=…, a DuckDB secret's KEY_ID/SECRET/TOKEN '…'
+_URL_CREDENTIALS = re.compile(r"\b([a-z][a-z0-9+.-]*://)([^/\s'\"@]+)@", re.IGNORECASE)
+_DSN_PASSWORD = re.compile(r"\b(password\s*=\s*)('[^']*'|[^\s'\"]+)", re.IGNORECASE)
+_SECRET_PARAMS = re.compile(
+    r"\b(KEY_ID|SECRET|SESSION_TOKEN|TOKEN|PASSWORD|ACCOUNT_KEY|CONNECTION_STRING|CLIENT_SECRET|BEARER_TOKEN)"
+    r"(\s+)'[^']*'", re.IGNORECASE)
+
+
+def redact_query(text: str) -> str:
+    """*text* (a query already through :func:`secrets.redact_source`) without the
+    credentials a SQL string can carry itself."""
+
+    def url(m: re.Match[str]) -> str:
+        user = m.group(2).split(":", 1)[0]
+        return f"{m.group(1)}{user}:{REDACTED}@" if ":" in m.group(2) else f"{m.group(1)}{REDACTED}@"
+
+    text = _URL_CREDENTIALS.sub(url, text)
+    text = _DSN_PASSWORD.sub(lambda m: m.group(1) + REDACTED, text)
+    return _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}{m.group(2)}'{REDACTED}'", text)
 
 
 # ---------------------------------------------------------------- DuckDB
@@ -269,4 +293,4 @@ def duckdb_database_files(con: Any) -> list[Path]:
     return [Path(r[0]) for r in rows if r[0] and Path(r[0]).is_file()]
 
 
-__all__ = ["server_facts", "describe_dbapi", "duckdb_query_files", "duckdb_database_files"]
+__all__ = ["server_facts", "describe_dbapi", "redact_query", "duckdb_query_files", "duckdb_database_files"]

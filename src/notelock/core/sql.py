@@ -20,6 +20,7 @@ import json
 import os
 import re
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -202,10 +203,16 @@ def _named_sources(tree: Any) -> tuple[list[str], list[str], bool]:
     return files, tables, unknown
 
 
+_SCRATCH: list[Any] = []  # one in-memory DuckDB connection for parsing, made on first use
+_SCRATCH_LOCK = threading.Lock()
+
+
 def _parse(duckdb: Any, query: str) -> Any | None:
     try:
-        with duckdb.connect() as scratch:  # parsing only; never the user's connection
-            row = scratch.execute("SELECT json_serialize_sql(?)", [query]).fetchone()
+        with _SCRATCH_LOCK:  # parsing only; never the user's connection
+            if not _SCRATCH:
+                _SCRATCH.append(duckdb.connect())
+            row = _SCRATCH[0].execute("SELECT json_serialize_sql(?)", [query]).fetchone()
         tree = json.loads(row[0])
     except Exception:  # noqa: BLE001 - not a statement DuckDB can serialise
         return None

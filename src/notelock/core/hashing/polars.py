@@ -63,14 +63,16 @@ def _compat() -> dict[str, Any]:
 
 def encode_frame(enc: Any, df: Any) -> None:
     """Write a Polars DataFrame (see the module docstring)."""
-    table = df.to_arrow(**_compat())
     enc.write(_T_FRAME + u64(df.height) + u64(df.width))
-    for name, dtype, column in zip(df.columns, df.dtypes, table.columns):
+    for i, (name, dtype) in enumerate(zip(df.columns, df.dtypes)):
         enc.write(text(name) + text(str(dtype)))
         if dtype == pl_object():
-            _encode_objects(enc, df.get_column(name))
-        else:
-            encode_chunks(enc, column.type, column.chunks)
+            _encode_objects(enc, df.to_series(i))
+            continue
+        # one column at a time: the Arrow export of strings is a copy, so a
+        # wide frame never holds more than one column twice
+        column = df.select(pl_nth(i)).to_arrow(**_compat()).column(0)
+        encode_chunks(enc, column.type, column.chunks)
 
 
 def encode_series(enc: Any, s: Any) -> None:
@@ -81,6 +83,11 @@ def encode_series(enc: Any, s: Any) -> None:
         return
     column = s.to_frame().to_arrow(**_compat()).column(0)
     encode_chunks(enc, column.type, column.chunks)
+
+
+def pl_nth(i: int) -> Any:
+    """The *i*-th column as a Polars expression (names may repeat only in no frame, but may be odd)."""
+    return sys.modules["polars"].nth(i)
 
 
 def pl_object() -> Any:

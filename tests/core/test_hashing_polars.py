@@ -16,7 +16,7 @@ from notelock.core.hashing import value_hash as v
 from notelock.core.hashing.arrow import _T_ARROW, _T_FIXED, _T_VARBIN
 from notelock.core.hashing.base import text, u64
 from notelock.core.hashing.encoder import Encoder
-from notelock.core.hashing.polars import _T_FRAME
+from notelock.core.hashing.polars import _T_COLUMNS, _T_FRAME
 
 
 def frame() -> pl.DataFrame:
@@ -65,16 +65,29 @@ def test_chunked_and_contiguous_frames_hash_equal():
 
 def test_frame_hash_is_the_arrow_stream_recomputed_independently():
     df = pl.DataFrame({"a": [7, 9], "s": ["xy", "z"]})
-    enc = Encoder()
-    enc.write(_T_FRAME + u64(2) + u64(2))
-    enc.write(text("a") + text("Int64"))
     data = xxhash.xxh3_128(np.array([7, 9], dtype=np.int64).tobytes()).digest()
     empty = xxhash.xxh3_128(b"").digest()
-    enc.write(_T_ARROW + text("int64") + u64(2) + u64(0) + _T_FIXED + u64(8) + data + empty)
-    enc.write(text("s") + text("String"))
+    ints = xxhash.xxh3_128(_T_ARROW + text("int64") + u64(2) + u64(0) + _T_FIXED + u64(8) + data + empty).digest()
     lengths = xxhash.xxh3_128(np.array([2, 1], dtype=np.int64)).digest()
-    enc.write(_T_ARROW + text("utf8") + u64(2) + u64(0) + _T_VARBIN + lengths + xxhash.xxh3_128(b"xyz").digest() + empty)
+    strings = xxhash.xxh3_128(_T_ARROW + text("utf8") + u64(2) + u64(0) + _T_VARBIN + lengths
+                              + xxhash.xxh3_128(b"xyz").digest() + empty).digest()
+    enc = Encoder()
+    enc.write(_T_FRAME + u64(2) + u64(2) + text("a") + text("Int64") + text("s") + text("String"))
+    enc.write(_T_COLUMNS + ints + strings)
     assert v(df) == enc.hexdigest()
+
+
+def test_large_frames_hash_the_same_on_two_threads():
+    from notelock.core.hashing import polars as handler
+
+    big = pl.DataFrame({"a": np.arange(3_000_000), "s": [f"v{i % 1000}" for i in range(3_000_000)]})
+    assert big.estimated_size() > handler._PARALLEL_BYTES
+    threaded = v(big)
+    saved, handler._PARALLEL_BYTES = handler._PARALLEL_BYTES, 1 << 62
+    try:
+        assert v(big) == threaded
+    finally:
+        handler._PARALLEL_BYTES = saved
 
 
 def test_categorical_datetime_and_nested_columns():

@@ -1,9 +1,10 @@
 """Polars values hashed from their Arrow buffers.
 
-A DataFrame is written as: its shape, then per column its name, its Polars
-dtype (``Int64``, ``Datetime(time_unit='us', time_zone='UTC')``,
-``Categorical``…) and its values as the Arrow chunks Polars exports, through
-:func:`notelock.core.hashing.arrow.encode_chunks`. So the guarantees are the
+A DataFrame is written as: its shape, every column's name and Polars dtype
+(``Int64``, ``Datetime(time_unit='us', time_zone='UTC')``, ``Categorical``…),
+then one digest per column of its values, written as the Arrow chunks Polars
+exports through :func:`notelock.core.hashing.arrow.encode_chunks` (large
+frames on two threads). So the guarantees are the
 Arrow ones: chunking (``pl.concat(..., rechunk=False)``, appends) and slice
 offsets do not count, two slices of one buffer differ, the bytes under null
 slots do not count, and strings are written as lengths and bytes in separate
@@ -40,6 +41,9 @@ _T_SERIES = tag("polars-Series")
 _T_LAZY = tag("polars-LazyFrame")
 _T_DTYPE = tag("polars-dtype")
 _T_OBJECTS = tag("polars-objects")
+_T_COLUMNS = tag("polars-column-digests")
+_PARALLEL_BYTES = 16 << 20
+_POOL: Any = None
 
 
 @handlers.register_lazy("polars")
@@ -64,15 +68,39 @@ def _compat() -> dict[str, Any]:
 def encode_frame(enc: Any, df: Any) -> None:
     """Write a Polars DataFrame (see the module docstring)."""
     enc.write(_T_FRAME + u64(df.height) + u64(df.width))
-    for i, (name, dtype) in enumerate(zip(df.columns, df.dtypes)):
+    for name, dtype in zip(df.columns, df.dtypes):
         enc.write(text(name) + text(str(dtype)))
-        if dtype == pl_object():
-            _encode_objects(enc, df.to_series(i))
-            continue
-        # one column at a time: the Arrow export of strings is a copy, so a
-        # wide frame never holds more than one column twice
-        column = df.select(pl_nth(i)).to_arrow(**_compat()).column(0)
-        encode_chunks(enc, column.type, column.chunks)
+    enc.write(_T_COLUMNS + b"".join(_column_digests(enc, df)))
+
+
+def _column_digests(enc: Any, df: Any) -> list[bytes]:
+    """One 16-byte digest per column, so that a large frame is hashed on two
+    threads (Polars' Arrow export and xxh3 release the GIL); the digests do
+    not depend on the thread. Each column is exported on its own: the export
+    of strings is a copy, so a wide frame never holds more than two columns twice.
+    ``Object`` columns walk Python objects: always on the calling thread."""
+    obj = pl_object()
+
+    def digest(i: int) -> bytes:
+        child = enc.child()
+        if df.dtypes[i] == obj:
+            _encode_objects(child, df.to_series(i))
+        else:
+            column = df.select(pl_nth(i)).to_arrow(**_compat()).column(0)
+            encode_chunks(child, column.type, column.chunks)
+        return child.h.digest()
+
+    indexes = range(df.width)
+    if df.width < 2 or df.estimated_size() < _PARALLEL_BYTES:
+        return [digest(i) for i in indexes]
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="notelock-polars")
+    futures = {i: _POOL.submit(digest, i) for i in indexes if df.dtypes[i] != obj}
+    local = {i: digest(i) for i in indexes if i not in futures}
+    return [futures[i].result() if i in futures else local[i] for i in indexes]
 
 
 def encode_series(enc: Any, s: Any) -> None:

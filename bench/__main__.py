@@ -51,6 +51,7 @@ def _sections(size: dict[str, int]) -> dict[str, Callable[[], list[dict[str, Any
         "polars-frame": optional("bench.data", "bench_polars_frame", rows=size["frame_rows"], repeat=size["repeat"]),
         "duckdb-parquet": optional("bench.data", "bench_duckdb_parquet", size_mb=size["parquet_mb"],
                                    repeat=size["repeat"]),
+        "duckdb-steps": optional("bench.data", "bench_duckdb_steps", size_mb=size["parquet_mb"], repeat=size["repeat"]),
         "kernel": lambda: importlib.import_module("bench.kernel").bench_lock_overhead(
             csv_mb=size["csv_mb"], fit_rows=size["fit_rows"], repeat=size["repeat"]),
         "cache": optional("bench.cache", "bench_cache"),

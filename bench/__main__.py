@@ -21,10 +21,10 @@ from typing import Any
 SIZES: dict[str, dict[str, int]] = {
     # about two minutes on 2 cores
     "small": {"file_mb": 256, "rss_mb": 512, "frame_rows": 2_000_000, "object_rows": 1_000_000,
-              "csv_mb": 20, "fit_rows": 20_000, "repeat": 3},
+              "csv_mb": 20, "fit_rows": 20_000, "repeat": 3, "parquet_mb": 128},
     # ~1 GB inputs, as the targets are stated
     "large": {"file_mb": 1024, "rss_mb": 2048, "frame_rows": 16_000_000, "object_rows": 4_000_000,
-              "csv_mb": 100, "fit_rows": 20_000, "repeat": 3},
+              "csv_mb": 100, "fit_rows": 20_000, "repeat": 3, "parquet_mb": 1024},
 }
 
 
@@ -48,6 +48,10 @@ def _sections(size: dict[str, int]) -> dict[str, Callable[[], list[dict[str, Any
         "frame": hashing("bench_frame", rows=size["frame_rows"]),
         "object-strings": hashing("bench_object_strings", rows=size["object_rows"]),
         "estimator": hashing("bench_forest"),
+        "polars-frame": optional("bench.data", "bench_polars_frame", rows=size["frame_rows"], repeat=size["repeat"]),
+        "duckdb-parquet": optional("bench.data", "bench_duckdb_parquet", size_mb=size["parquet_mb"],
+                                   repeat=size["repeat"]),
+        "duckdb-steps": optional("bench.data", "bench_duckdb_steps", size_mb=size["parquet_mb"], repeat=size["repeat"]),
         "kernel": lambda: importlib.import_module("bench.kernel").bench_lock_overhead(
             csv_mb=size["csv_mb"], fit_rows=size["fit_rows"], repeat=size["repeat"]),
         "cache": optional("bench.cache", "bench_cache"),

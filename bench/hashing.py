@@ -365,4 +365,8 @@ def correctness_table() -> list[dict]:
             ha, hb = safe(fn, make_a()), safe(fn, make_b())
             row[method] = ha is not None and ha == hb
         table.append(row)
-    return table
+    try:  # the same cases as Polars and Arrow values (with the data extra installed)
+        from bench.data import polars_arrow_columns
+    except ModuleNotFoundError:
+        return table
+    return polars_arrow_columns(table, differ, equal)

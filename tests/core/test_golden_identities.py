@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pytest
 
@@ -118,6 +119,11 @@ def values() -> dict[str, object]:
         "pa-array": pa.array([1, None, 3]), "pa-chunked": pa.chunked_array([[1, 2], [3]]),
         "pa-table": pa.table({"a": [1, 2], "s": ["x", None]}), "pa-strings": pa.array(["a", "bc", None]),
         "pa-slice": pa.array(list(range(10)))[2:7],
+        # polars
+        "pl-frame": pl.DataFrame({"a": [1, None, 3], "s": ["x", "yz", None], "f": [0.5, 1.5, -0.0]}),
+        "pl-series": pl.Series("s", ["a", "bc", None]),
+        "pl-categorical": pl.DataFrame({"c": pl.Series(["x", "y", "x"], dtype=pl.Categorical)}),
+        "pl-slice": pl.DataFrame({"i": list(range(10))}).slice(2, 5),
         # scikit-learn
         "est-unfitted": RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0),
         "est-logreg": _with_state(LogisticRegression(max_iter=200), classes_=np.array([0, 1]), n_features_in_=3,

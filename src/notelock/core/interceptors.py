@@ -46,7 +46,24 @@ READER_MODULES: dict[str, tuple[str, ...]] = {
         "read_sql", "read_sql_query", "read_sql_table", "read_table", "read_orc", "read_fwf",
     ),
 }
+READER_MODULES.update({
+    # eager Polars readers (``scan_*`` plans are read at ``LazyFrame.collect``)
+    "polars": (
+        "read_csv", "read_parquet", "read_ipc", "read_ipc_stream", "read_json", "read_ndjson",
+        "read_excel", "read_avro", "read_database", "read_database_uri",
+    ),
+    # a DuckDB query is noted where it is made and read where its result is fetched
+    "duckdb": ("sql", "query", "execute"),
+})
 READERS = READER_MODULES["pandas"]
+_DUCKDB_FETCH = ("df", "fetchdf", "fetch_df", "pl", "arrow", "fetch_arrow_table", "fetchall", "fetchnumpy")
+#: module → (class, method) whose calls made by notebook code are reads
+#: (recorded as ``module.Class.method``)
+READER_METHODS: dict[str, tuple[tuple[str, str], ...]] = {
+    "polars": (("LazyFrame", "collect"),),
+    "duckdb": (*(("DuckDBPyRelation", m) for m in _DUCKDB_FETCH),
+               *(("DuckDBPyConnection", m) for m in (*_DUCKDB_FETCH, "execute", "sql", "query"))),
+}
 METHODS = (
     "fit", "fit_transform", "fit_predict", "predict", "predict_proba", "predict_log_proba",
     "decision_function", "transform", "score",
@@ -239,6 +256,29 @@ class InterceptorRegistry:
                 bound = originals.get(id(value))
                 if bound is not None:
                     self._patches.swap(namespace, name, bound)
+        for class_name, method in READER_METHODS.get(module_name, ()):
+            self._patch_reader_method(module, module_name, class_name, method)
+
+    def _patch_reader_method(self, module: Any, module_name: str, class_name: str, method: str) -> None:
+        cls = getattr(module, class_name, None)
+        orig = cls.__dict__.get(method) if isinstance(cls, type) else None
+        if orig is None or self._patches.holds(cls, method):
+            return
+        registry, qualname = self, f"{module_name}.{class_name}.{method}"
+
+        @functools.wraps(orig)
+        def reader(obj: Any, *args: Any, **kwargs: Any) -> Any:
+            bound = orig.__get__(obj, type(obj))
+            # a library calling it for itself (Polars' eager methods collect
+            # lazy plans) is part of that call, not a read of its own
+            if not registry._recording() or not _called_by_user_code(sys._getframe(1)):
+                return bound(*args, **kwargs)
+            return registry.call_reader(qualname, bound, args, kwargs)
+
+        try:
+            self._patches.set(cls, method, reader)
+        except (TypeError, AttributeError):  # an immutable extension type: not recorded
+            pass
 
     def _reader_wrapper(self, qualname: str, orig: Callable) -> Callable:
         registry = self
@@ -331,15 +371,20 @@ class InterceptorRegistry:
 
         def read(token: Any) -> Any:
             call_args, call_kwargs = args, kwargs
+            post = None
             if isinstance(token, dict):
                 # a read policy may redirect the call or serve the result itself
                 # (replay pinned to a snapshot: a file copy, or a SQL result's Parquet)
                 if "call" in token:
                     call_args, call_kwargs = token.pop("call")
+                # a stream result is read once and handed on as an equal stream
+                post = token.get("_post")
                 serve = token.pop("serve", None)
                 if serve is not None:
-                    return serve()
-            return orig(*call_args, **call_kwargs)
+                    result = serve()
+                    return post(result) if post is not None else result
+            result = orig(*call_args, **call_kwargs)
+            return post(result) if post is not None else result
 
         return self._record(qualname, lambda: self.sink.before_read(qualname, orig, args, kwargs),
                             self.sink.after_read, read)

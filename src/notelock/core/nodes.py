@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import hashing
+from . import hashing, sql, tables
 from .canonical import to_plain
 from .secrets import redact_url
 
@@ -211,7 +211,7 @@ def describe_connection(con: Any) -> str:
         except Exception:  # noqa: BLE001 - a closed or busy connection
             main = ""
         return "sqlite:///" + (os.path.basename(main) if main else ":memory:")
-    return f"{type(con).__module__}.{type(con).__qualname__}"
+    return sql.describe_dbapi(con) or f"{type(con).__module__}.{type(con).__qualname__}"
 
 
 def sql_text(sql: Any) -> str:
@@ -223,10 +223,11 @@ def sql_text(sql: Any) -> str:
 
 
 def frame_facts(frame: Any) -> dict[str, Any] | None:
-    """Rows, columns and schema (names, dtypes, null counts) of a DataFrame."""
+    """Rows, columns and schema (names, dtypes, null counts) of a DataFrame
+    (pandas here; Polars and Arrow in :mod:`notelock.core.tables`)."""
     pd = sys.modules.get("pandas")
     if pd is None or not isinstance(frame, pd.DataFrame):
-        return None
+        return tables.frame_facts(frame)
     columns = []
     for i, name in enumerate(frame.columns):
         col = frame.iloc[:, i]

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from . import canonical, codeinfo, hashing, lockfile, nodes, secrets
+from . import canonical, codeinfo, datareads, hashing, lockfile, nodes, secrets
 from .canonical import IncrementalDumper, to_plain
 from .environment import rng_state_hash
 from .events import EventManager
@@ -279,6 +279,7 @@ class Session:
         if run is None:
             return None
         self.interceptors.deactivate()
+        datareads.forget()  # DuckDB queries noted in the cell: their objects are the user's again
         entry: dict[str, Any] = {
             "source": run.source,
             "execution_count": execution_count,
@@ -472,8 +473,15 @@ class Session:
         return nid
 
     # ------------------------------------------------------------ reads
-    def before_read(self, reader: str, func: Callable, args: tuple, kwargs: dict) -> dict[str, Any]:
-        """Hash what a pandas reader is about to read (before it reads it)."""
+    def before_read(self, reader: str, func: Callable, args: tuple, kwargs: dict) -> dict[str, Any] | None:
+        """Hash what a reader is about to read (before it reads it)."""
+        described = datareads.describe(reader, func, args, kwargs, self.base_dir)  # Polars, DuckDB
+        if described is not None:
+            if described.get("_skip"):  # not a read after all (a lazy plan over frames in memory)
+                return None
+            if "_note" not in described:  # a DuckDB query noted, read when fetched
+                self.events.trigger("before_read", described, func, args, kwargs)
+            return described
         bound = nodes.bind_arguments(func, args, kwargs)
         short = reader.rsplit(".", 1)[-1]
         source_param = nodes.SOURCE_PARAMS.get(short) or next(iter(bound), None)
@@ -483,6 +491,7 @@ class Session:
             con = bound.pop("con", None)
             token["query"] = secrets.redact_source(nodes.sql_text(source))[0]
             token["connection"] = nodes.describe_connection(con)
+            token["_con"] = con  # its server, described after the read (see datareads.finish)
         else:
             # hash the file while the reader parses it, unless a policy (replay
             # pinning) must compare the content before the read
@@ -495,19 +504,26 @@ class Session:
 
     def after_read(self, token: dict[str, Any], result: Any, seconds: float) -> None:
         """Record a read node once the reader returned."""
+        if "_note" in token:
+            datareads.remember(token, result)
+            return
         future = token.pop("_content_future", None)
         if future is not None:
             token["content"] = future.result()
         # both only read the frame and no user code runs meanwhile: hash it on
         # the worker thread while the schema is taken here (xxh3 and numpy
         # release the GIL)
+        returned = result
+        # a stream the user got (an Arrow RecordBatchReader) is described by the
+        # table it was rebuilt from (see datareads), never read a second time
+        result = token.pop("_value", result)
         pending = self._submit(hashing.hash_value, result)
         frame = nodes.frame_facts(result)
         hashed = pending.result()
         facts: dict[str, Any] = {"output": hashed.digest}
         run = self.current
         if run is not None:
-            run.read_results.append((result, hashed))
+            run.read_results.append((returned, hashed))
         if frame is not None:
             sid = nodes.schema_id(frame["schema"])
             with self._mutex:
@@ -516,6 +532,7 @@ class Session:
         if hashed.opaque:
             facts["opaque"] = [hashed.reason or "output"]
         self.events.trigger("after_read", token, result, facts)
+        facts.update(datareads.finish(token, hashed.digest))
         ident = {"reader": token["reader"], "options": token["options"],
                  "content": token.get("content") or hashed.digest}
         for key in ("query", "connection"):
@@ -525,7 +542,7 @@ class Session:
             if key in token:
                 facts[key] = token[key]
         ident["inputs"] = []
-        self._add_node("read", ident, facts, [(hashed.digest, result)], seconds)
+        self._add_node("read", ident, facts, [(hashed.digest, returned)], seconds)
 
     # ------------------------------------------------------------ estimators
     def before_method(self, est: Any, method: str, func: Callable, args: tuple, kwargs: dict) -> dict[str, Any]:

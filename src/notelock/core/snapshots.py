@@ -13,6 +13,7 @@ one-line warning that they are not pinned.
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import sys
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import protocol
+from . import protocol, tables
 from .errors import StoreError
 from .store import Store, format_size, parse_size, short
 
@@ -60,7 +61,8 @@ def read_snapshot(store: Store, node: dict[str, Any]) -> Any:
     """Read a read node's snapshot back as a DataFrame (verified on the way).
 
     A ``file`` snapshot is read with the node's reader and options; a
-    ``parquet`` one with pyarrow.
+    ``parquet`` one with pyarrow; ``polars-ipc`` and ``arrow-ipc`` ones as the
+    Polars or Arrow frame that was read (:mod:`notelock.core.tables`).
     """
     digest = node.get("snapshot")
     if not digest:
@@ -70,7 +72,11 @@ def read_snapshot(store: Store, node: dict[str, Any]) -> Any:
 
     if node.get("snapshot_format") == "parquet":
         return read_parquet_snapshot(path)
-    reader = getattr(pd, str(node.get("reader", "pandas.read_csv")).rsplit(".", 1)[-1])
+    table = tables.read_snapshot_file(path, node.get("snapshot_format"))
+    if table is not None:
+        return table
+    module, _, name = str(node.get("reader", "pandas.read_csv")).rpartition(".")
+    reader = getattr(pd if module == "pandas" else importlib.import_module(module), name)
     options = {k: v for k, v in (node.get("options") or {}).items() if not isinstance(v, dict)}
     return reader(path, **options)
 
@@ -131,10 +137,11 @@ class SnapshotObserver:
             facts["snapshot"], facts["snapshot_format"] = digest, "file"
             return
         # a directory (partitioned dataset), a URL or a SQL query: pin the frame that was read
+        if "buffer" in token:  # an in-memory buffer is the notebook's own data
+            return
         pd = sys.modules.get("pandas")
         if pd is None or not isinstance(result, pd.DataFrame):
-            return
-        if "buffer" in token:  # an in-memory buffer is the notebook's own data
+            self._snapshot_table(token, result, facts)  # Polars or Arrow
             return
         estimate = int(result.memory_usage(deep=False).sum())
         if estimate > self.limit:
@@ -145,6 +152,22 @@ class SnapshotObserver:
             self._too_big(token, len(data))
             return
         facts["snapshot"], facts["snapshot_format"] = self.store().put_bytes(data), "parquet"
+
+    def _snapshot_table(self, token: dict[str, Any], result: Any, facts: dict[str, Any]) -> None:
+        estimate = tables.estimated_bytes(result)
+        if estimate is None:
+            return
+        if estimate > self.limit:
+            self._too_big(token, estimate)
+            return
+        made = tables.snapshot_bytes(result)
+        if made is None:
+            return
+        data, kind = made
+        if len(data) > self.limit:
+            self._too_big(token, len(data))
+            return
+        facts["snapshot"], facts["snapshot_format"] = self.store().put_bytes(data), kind
 
     def _too_big(self, token: dict[str, Any], size: int) -> None:
         self.warn(f"notelock: {self._name(token)} not pinned: {format_size(size)} is over the snapshot "

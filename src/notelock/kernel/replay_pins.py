@@ -21,6 +21,7 @@ from ..core import schema as schemas
 from ..core.errors import DriftError, LockFileError, NotelockError, ReplayStopped
 from ..core.snapshots import read_parquet_snapshot
 from ..core.store import Store, store_for
+from ..core.tables import read_snapshot_file
 
 
 def load_plan(path: str) -> dict[str, Any]:
@@ -96,14 +97,28 @@ class ReplayPins:
             pins = self
 
             def serve() -> Any:
+                if entry.get("snapshot") and _inputs_changed(token, entry):
+                    # files the read hashed changed: the recorded result stands for them
+                    # (today's result may not even exist: a scan over files that no longer agree)
+                    token["_current"] = _safe_call(func, args, kwargs)
+                    token["_served"] = True
+                    token["content"] = entry.get("content")
+                    return _read_snapshot(pins._snapshot_or_stop(entry), entry)
                 result = func(*args, **kwargs)
-                if hashing.hash_value(result).digest == entry.get("content"):
+                post = token.get("_post")
+                if post is not None:  # a stream: hash the table it was read into
+                    result = post(result)
+                # the result's hash (for SQL reads also the content; a read that
+                # hashes its source files too has them in its content)
+                if hashing.hash_value(token.get("_value", result)).digest == (entry.get("output") or entry.get("content")):
                     return result
                 token["_current"] = result
                 if entry.get("snapshot"):
                     path = pins._snapshot_or_stop(entry)
                     token["_served"] = True
-                    return _read_snapshot(path)
+                    if token.get("_files") is not None:  # the inputs the snapshot stands for
+                        token["content"] = entry.get("content")
+                    return _read_snapshot(path, entry)
                 token["_drifted"] = True
                 return result
 
@@ -148,6 +163,18 @@ class ReplayPins:
         self.session.warn("notelock: " + text)
 
 
+def _inputs_changed(token: dict[str, Any], entry: dict[str, Any]) -> bool:
+    """Whether a read's input files (Polars plans, DuckDB queries) differ from the recorded ones."""
+    if token.get("_files") is None:
+        return False
+
+    def listed(files: Any) -> list[tuple[Any, Any]]:
+        return [(f.get("path"), f.get("content")) for f in files or []]
+
+    return (listed(token.get("_files")) != listed(entry.get("files"))
+            or listed(token.get("_databases")) != listed(entry.get("databases")))
+
+
 def _safe_call(func: Callable, args: tuple, kwargs: dict) -> Any:
     try:
         return func(*args, **kwargs)
@@ -168,8 +195,10 @@ def _replace_source(func: Callable, args: tuple, kwargs: dict, source: str) -> t
     return args, {**kwargs, param: source}
 
 
-def _read_snapshot(path: Path) -> Any:
-    return read_parquet_snapshot(path)
+def _read_snapshot(path: Path, entry: dict[str, Any]) -> Any:
+    """A result snapshot as the value the reader returned (pandas, Polars or Arrow)."""
+    table = read_snapshot_file(path, entry.get("snapshot_format"))
+    return table if table is not None else read_parquet_snapshot(path)
 
 
 __all__ = ["ReplayPins", "load_plan"]

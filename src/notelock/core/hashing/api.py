@@ -16,6 +16,7 @@ from notelock.core.hashing import (  # noqa: F401  (each registers its handlers)
     estimators,
     frames,
     objects,
+    polars,
     scientific,
 )
 from notelock.core.hashing.base import PREFIX

@@ -40,7 +40,8 @@ SQL_PASSWORD = "PLANTED-sql-pw-4242"
 URI_PASSWORD = "PLANTED-uri-pw-77"
 REMOTE_TOKEN = "ghp_PLANTEDremote0123456789abcdefABCD"
 PLANTED = (API_KEY, HEADER_TOKEN, GH_TOKEN, SQL_PASSWORD, URI_PASSWORD, REMOTE_TOKEN)
-SECRET_ENV = {"NOTELOCK_ALLOW_DIRTY": "1", "SERVICE_API_KEY": API_KEY, "WAREHOUSE_DB_URI": f"file:ware.db?mode=ro&password={URI_PASSWORD}"}
+SECRET_ENV = {"NOTELOCK_ALLOW_DIRTY": "1", "SERVICE_API_KEY": API_KEY,
+              "WAREHOUSE_DB_URI": f"file:ware.db?mode=ro&password={URI_PASSWORD}"}
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -99,8 +100,6 @@ async def test_no_planted_secret_in_any_artifact_or_answer(jp_fetch, jp_root_dir
     with sqlite3.connect(root / "ware.db") as con:
         con.execute("CREATE TABLE users (name TEXT, password TEXT)")
         con.execute("INSERT INTO users VALUES ('ann', ?), ('bob', 'x')", (SQL_PASSWORD,))
-    git_env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-               "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
     for args in (["init", "-q"], ["remote", "add", "origin", f"https://x:{REMOTE_TOKEN}@example.org/o/r.git"]):
         subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
 

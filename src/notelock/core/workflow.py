@@ -13,8 +13,8 @@ snapshot after every cell costs a handful of ``stat`` calls.
 
 from __future__ import annotations
 
-import hashlib
 import functools
+import hashlib
 import json
 import os
 import re

@@ -14,7 +14,8 @@ import xxhash
 
 from notelock.cli import main
 from notelock.core.errors import StoreError
-from notelock.core.store import Store, parse_size, store_for
+from notelock.core.remote_store import store_for
+from notelock.core.store import Store, parse_size
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 

@@ -20,7 +20,7 @@ from ..core import hashing, nodes
 from ..core import schema as schemas
 from ..core.errors import DriftError, LockFileError, NotelockError, ReplayStopped
 from ..core.snapshots import read_parquet_snapshot
-from ..core.store import Store, store_for
+from ..core.remote_store import open_store, store_for
 
 
 def load_plan(path: str) -> dict[str, Any]:
@@ -68,7 +68,7 @@ class ReplayPins:
         """The verified store object holding *entry*'s snapshot (StoreError if missing)."""
         if self._store is None:
             # the recorded lock's store, as the replay command resolved it
-            self._store = Store(self.store_root) if self.store_root else store_for(Path(self.lock_path))
+            self._store = open_store(self.store_root) if self.store_root else store_for(Path(self.lock_path))
         return Path(self._store.path(entry["snapshot"]))
 
     def policy(self, token: dict[str, Any], func: Callable, args: tuple, kwargs: dict) -> None:

@@ -22,7 +22,6 @@ import pytest
 from s3_utils import SECRET, S3Server
 
 
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

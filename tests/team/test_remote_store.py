@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 import xxhash
+from s3_utils import SECRET, S3Server
 
 from notelock.core.errors import StoreError
 from notelock.core.remote_store import RemoteStore, open_store, store_for
-
-from s3_utils import SECRET, S3Server
 
 pytestmark = pytest.mark.slow
 

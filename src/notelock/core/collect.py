@@ -29,8 +29,8 @@ from typing import Any
 from . import history as _history
 from .errors import StoreError
 from .lockfile import LOCK_SUFFIX, load_lock
-from .snapshots import snapshot_digests
 from .remote_store import RemoteStore, store_for
+from .snapshots import snapshot_digests
 from .store import DEFAULT_STORE_DIR, Store
 
 #: objects younger than this are never collected (seconds)

@@ -30,6 +30,7 @@ credential removed.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
 import time
@@ -317,7 +318,7 @@ class RemoteStore(Store):
         for path, info in found.items():
             if _timestamp(info) < cutoff:
                 try:
-                    self._remote("delete", lambda p=path: self.fs.rm(p))
+                    self._remote("delete", functools.partial(self.fs.rm, path))
                     removed += 1
                 except FileNotFoundError:
                     pass
@@ -350,7 +351,7 @@ class RemoteStore(Store):
             target = self.local.cache_dir / (name + ".json")
             if not target.is_file() or target.stat().st_size != int(info.get("size") or -1):
                 try:
-                    data = self._remote("download", lambda p=path: self.fs.cat_file(p))
+                    data = self._remote("download", functools.partial(self.fs.cat_file, path))
                 except FileNotFoundError:
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -409,7 +410,7 @@ class RemoteStore(Store):
         out = []
         for path in names:
             try:
-                item = json.loads(self._remote("download", lambda p=path: self.fs.cat_file(p)))
+                item = json.loads(self._remote("download", functools.partial(self.fs.cat_file, path)))
             except (FileNotFoundError, ValueError):
                 continue
             if isinstance(item, dict) and isinstance(item.get("object"), str):

@@ -79,8 +79,10 @@ class ReplayPins:
         token["_replay"] = entry
         if self.mode != "pinned":
             return
-        if "content" in token and token.get("query") is None:
-            if token["content"] == entry.get("content"):
+        # a file that is gone on this machine is drifted too: its snapshot serves it
+        gone = "path" in token and "content" not in token and bool(entry.get("snapshot"))
+        if ("content" in token or gone) and token.get("query") is None:
+            if token.get("content") == entry.get("content"):
                 return
             current = _safe_call(func, args, kwargs)
             token["_current"] = current

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import hashing
+from . import hashing, remote_reads
 from .canonical import to_plain
 from .secrets import redact_url
 
@@ -119,7 +119,7 @@ def _dtype_name(value: Any) -> str | None:
 
 
 def describe_source(source: Any, base_dir: Path | None,
-                    defer: Callable[[Path], Any] | None = None) -> dict[str, Any]:
+                    defer: Callable[[Path], Any] | None = None, storage_options: Any = None) -> dict[str, Any]:
     """What a reader was asked to read: a local file (hashed), a URL, or a buffer.
 
     With *defer*, a file's hash is started as ``defer(path)`` (a future, under
@@ -131,7 +131,7 @@ def describe_source(source: Any, base_dir: Path | None,
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
         if "://" in text and not text.startswith("file://"):
-            return {"url": redact_url(text)}
+            return remote_reads.describe_url(text, storage_options)  # url, version identity, content
         local = Path(text[len("file://"):] if text.startswith("file://") else text).expanduser()
         try:
             resolved = local.resolve()

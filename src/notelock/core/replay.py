@@ -132,7 +132,7 @@ def read_plan(lock: dict[str, Any], lock_path: str, *, against_current: bool,
                                    if nodes[n]["op"] == "read"):
         node = nodes[nid]
         entry = {k: node.get(k) for k in ("reader", "path", "url", "query", "connection", "content", "output",
-                                          "rows", "snapshot", "snapshot_format", "options")}
+                                          "rows", "snapshot", "snapshot_format", "options", "remote", "delta")}
         entry.update(position=position, node=nid, label=schemas.source_label(node),
                      key=schemas.source_key(node),
                      schema=(lock.get("schemas") or {}).get(node.get("schema")) if node.get("schema") else None)
@@ -266,7 +266,8 @@ class Judge:
         event = self.read_events().get(rid) or {}
         notes = []
         if event.get("served"):
-            notes.append(SNAPSHOT_NOTE + (f" ({event['message']})" if event.get("message") else ""))
+            note = SNAPSHOT_NOTE if not event.get("from") else f"input drifted, replayed from {event['from']}"
+            notes.append(note + (f" ({event['message']})" if event.get("message") else ""))
         if event.get("drifted"):
             v["drift"] = event.get("message") or "content changed"
         if event.get("schema"):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..core import hashing, nodes
+from ..core import hashing, nodes, remote_reads
 from ..core import schema as schemas
 from ..core.errors import DriftError, LockFileError, NotelockError, ReplayStopped
 from ..core.remote_store import open_store, store_for
@@ -80,7 +80,7 @@ class ReplayPins:
         if self.mode != "pinned":
             return
         # a file that is gone on this machine is drifted too: its snapshot serves it
-        gone = "path" in token and "content" not in token and bool(entry.get("snapshot"))
+        gone = ("path" in token or "url" in token) and "content" not in token and bool(entry.get("snapshot"))
         if ("content" in token or gone) and token.get("query") is None:
             if token.get("content") == entry.get("content"):
                 return
@@ -88,9 +88,19 @@ class ReplayPins:
             token["_current"] = current
             if entry.get("snapshot"):
                 path = self._snapshot_or_stop(entry)
-                token["call"] = _replace_source(func, args, kwargs, str(path))
+                if entry.get("snapshot_format") == "parquet":  # a remote read's frame
+                    token["serve"] = lambda: _read_snapshot(path)
+                else:
+                    token["call"] = _replace_source(func, args, kwargs, str(path))
                 token["content"] = entry.get("content")
                 token["_served"] = True
+            elif (pinned := self._recorded_version(token, entry, kwargs)) is not None:
+                # no copy, but the object store keeps the version the lock read
+                source, options = pinned
+                call_args, call_kwargs = _replace_source(func, args, kwargs, source)
+                token["call"] = (call_args, {**call_kwargs, "storage_options": options})
+                token["content"] = entry.get("content")
+                token["_served"] = f"the recorded version {entry['remote']['version_id']}"
             else:
                 token["_drifted"] = True
             return
@@ -110,6 +120,15 @@ class ReplayPins:
                 return result
 
             token["serve"] = serve
+
+    @staticmethod
+    def _recorded_version(token: dict[str, Any], entry: dict[str, Any],
+                          kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        source = token.get("_source")
+        recorded = entry.get("remote")
+        if not isinstance(source, str) or not isinstance(recorded, dict):
+            return None
+        return remote_reads.pinned_source(source, recorded, kwargs.get("storage_options"))
 
     def _snapshot_or_stop(self, entry: dict[str, Any]) -> Path:
         try:
@@ -140,10 +159,12 @@ class ReplayPins:
             change = schemas.compare(entry.get("schema"), entry.get("rows"), entry.get("schema"), entry.get("rows"))
         text = schemas.message(entry.get("label") or schemas.source_label(token), change)
         diverged = not served
+        how = token["_served"] if isinstance(token.get("_served"), str) else None
         self.emit({"event": "read", "node": entry.get("node"), "position": entry.get("position"),
-                   "drifted": True, "served": served, "diverged": diverged, "schema": change, "message": text})
+                   "drifted": True, "served": served, "diverged": diverged, "schema": change, "message": text,
+                   **({"from": how} if how else {})})
         if served:
-            self.session.warn(f"notelock: {text}: replayed from snapshot")
+            self.session.warn(f"notelock: {text}: replayed from {how or 'snapshot'}")
             return
         if self.mode == "pinned":
             raise DriftError(f"{text}; no snapshot to replay it from (record with %%lock --snapshot)")

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import hashing, remote_reads
+from . import delta, hashing, remote_reads
 from .canonical import to_plain
 from .secrets import redact_url
 
@@ -126,6 +126,8 @@ def describe_source(source: Any, base_dir: Path | None,
     ``_content_future``) instead of computed here, so it can run while the
     reader parses: xxh3 releases the GIL.
     """
+    if delta.is_delta_table(source):  # DeltaTable.to_pandas(): the table at its loaded version
+        return delta.describe_table(source, base_dir)
     if isinstance(source, (str, os.PathLike)):
         text = os.fspath(source)
         if isinstance(text, bytes):

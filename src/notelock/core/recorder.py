@@ -466,7 +466,7 @@ class Session:
         for key in ("query", "connection"):
             if key in token:
                 ident[key] = token[key]
-        for key in ("path", "url", "buffer", "bytes", "remote"):
+        for key in ("path", "url", "buffer", "bytes", "remote", "delta"):
             if key in token:
                 facts[key] = token[key]
         ident["inputs"] = []

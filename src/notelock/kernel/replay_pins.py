@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..core import hashing, nodes, remote_reads
+from ..core import delta, hashing, nodes, remote_reads
 from ..core import schema as schemas
 from ..core.errors import DriftError, LockFileError, NotelockError, ReplayStopped
 from ..core.remote_store import open_store, store_for
@@ -79,6 +79,14 @@ class ReplayPins:
         token["_replay"] = entry
         if self.mode != "pinned":
             return
+        if entry.get("delta") and token.get("content") != entry.get("content"):
+            reader = delta.version_reader(token, entry, func, args, kwargs)
+            if reader is not None:  # a Delta table moved on: read the version the lock read
+                token["_current"] = _safe_call(func, args, kwargs)
+                token["serve"] = self._stopping(entry, reader)
+                token["content"] = entry.get("content")
+                token["_served"] = f"Delta version {entry['delta']['version']}"
+                return
         # a file that is gone on this machine is drifted too: its snapshot serves it
         gone = ("path" in token or "url" in token) and "content" not in token and bool(entry.get("snapshot"))
         if ("content" in token or gone) and token.get("query") is None:
@@ -129,6 +137,16 @@ class ReplayPins:
         if not isinstance(source, str) or not isinstance(recorded, dict):
             return None
         return remote_reads.pinned_source(source, recorded, kwargs.get("storage_options"))
+
+    def _stopping(self, entry: dict[str, Any], read: Callable[[], Any]) -> Callable[[], Any]:
+        """*read*, reporting a pinned input that cannot be read to the driver (exit 2)."""
+        def serve() -> Any:
+            try:
+                return read()
+            except ReplayStopped as err:
+                self.emit({"event": "store_error", "node": entry.get("node"), "message": str(err)})
+                raise
+        return serve
 
     def _snapshot_or_stop(self, entry: dict[str, Any]) -> Path:
         try:

@@ -28,6 +28,7 @@ from .errors import ReplayStopped
 from .hashing import hash_json
 from .secrets import redact_url
 
+
 def is_delta_table(value: Any) -> bool:
     """Whether *value* is a ``deltalake.DeltaTable``."""
     klass = type(value)

@@ -329,7 +329,10 @@ class RemoteStore(Store):
         return self.local.evict_to(max_bytes, pinned)
 
     def total_size(self) -> int:
-        return sum(info.size for info in self.iter_objects())
+        """Bytes held in the local tier (what a size cap limits; listing the
+        remote store for it on every cached cell would cost a round trip per
+        thousand objects)."""
+        return self.local.total_size()
 
     # ------------------------------------------------------------ cache entries
     def put_entry(self, key: str, entry: dict[str, Any], objects: list[str],

@@ -284,7 +284,9 @@ class StoreHooks:
             self.store_override = spec if is_url(spec) else str(Path(spec).expanduser().absolute())
         store = self.store()
         size = store.total_size()
-        print(f"notelock: store {store.where} ({format_size(size)})")
+        held = f"{format_size(size)} held locally in {store.root}" if store.where != str(store.root) \
+            else format_size(size)
+        print(f"notelock: store {store.where} ({held})")
 
 
 def attach(recording: Any) -> StoreHooks | None:

@@ -204,10 +204,13 @@ class RemoteStore(Store):
                 while piece := src.read(_PIECE):
                     dst.write(piece)
             try:
-                self.fs.mv(tmp, key)
-            finally:
-                if self.fs.exists(tmp):
+                self.fs.mv(tmp, key)  # S3: CopyObject then delete; a filesystem: rename
+            except BaseException:
+                try:
                     self.fs.rm(tmp)
+                except Exception:  # noqa: BLE001 - gc clears tmp/ later
+                    pass
+                raise
 
         self._remote("upload", upload, missing=False)
 

@@ -168,3 +168,16 @@ def test_two_writers_of_one_object_at_once_both_succeed(tmp_path: Path, bucket: 
     fresh = RemoteStore(url, local_root=tmp_path / "tier-fresh")
     assert fresh.get_bytes(digest) == source.read_bytes()
     assert [info.digest for info in fresh.iter_objects()] == [digest]
+
+
+def test_any_fsspec_url_works_the_same_way_a_file_url_here(tmp_path: Path):
+    shared = tmp_path / "share"
+    a = open_store(f"file://{shared}", environ={"NOTELOCK_STORE_CACHE": str(tmp_path / "tier-a")})
+    assert isinstance(a, RemoteStore)
+    digest = a.put_bytes(b"over a mounted share\n")
+    hx = digest.split(":")[1]
+    assert (shared / "objects" / hx[:2] / hx[2:]).read_bytes() == b"over a mounted share\n"
+    assert not any((shared / "tmp").iterdir())
+    b = open_store(f"file://{shared}", environ={"NOTELOCK_STORE_CACHE": str(tmp_path / "tier-b")})
+    assert b.get_bytes(digest) == b"over a mounted share\n"
+    assert [info.digest for info in b.iter_objects()] == [digest]

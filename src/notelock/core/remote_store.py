@@ -200,6 +200,7 @@ class RemoteStore(Store):
         tmp = self.key("tmp", f"{hx}-{os.getpid()}-{uuid.uuid4().hex[:12]}")
 
         def upload() -> None:
+            self._parents(tmp, key)
             with open(local, "rb") as src, self.fs.open(tmp, "wb", block_size=_PIECE) as dst:
                 while piece := src.read(_PIECE):
                     dst.write(piece)
@@ -213,6 +214,14 @@ class RemoteStore(Store):
                 raise
 
         self._remote("upload", upload, missing=False)
+
+    def _parents(self, *keys: str) -> None:
+        """Create the folders of *keys* where the store has folders (a filesystem;
+        object stores have none, and asking would cost a request)."""
+        protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        if "file" in protocols or "local" in protocols:
+            for key in keys:
+                self.fs.makedirs(key.rsplit("/", 1)[0], exist_ok=True)
 
     def _fetch(self, digest: str) -> None:
         """Bring a remote object into the local tier, verified on the way."""
@@ -405,7 +414,13 @@ class RemoteStore(Store):
         # that listing order is time order
         name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}.json"
         data = json.dumps(line, sort_keys=True).encode()
-        self._remote("upload", lambda: self.fs.pipe_file(self.key("history", key, name), data), missing=False)
+        target = self.key("history", key, name)
+
+        def write() -> None:
+            self._parents(target)
+            self.fs.pipe_file(target, data)
+
+        self._remote("upload", write, missing=False)
 
     def read_history(self, key: str) -> list[dict[str, Any]]:
         self.fs.invalidate_cache()

@@ -117,3 +117,32 @@ def test_gc_on_the_remote_store_is_a_dry_run_unless_told_and_keeps_what_locks_pi
     fresh = RemoteStore(url, local_root=tmp_path / "fresh")
     assert not fresh.has(orphan)
     assert all(fresh.has(d) for d in pinned.snapshots | pinned.cache_objects)
+
+
+def test_kept_versions_live_in_the_shared_store_and_notelock_log_reads_them_from_another_clone(
+        tmp_path: Path, bucket: str, s3_server: S3Server):
+    url = f"s3://{bucket}/team"
+    a = tmp_path / "a"
+    a.mkdir()
+    env = {**s3_server.env, "NOTELOCK_STORE": url, "XDG_CACHE_HOME": str(tmp_path / "cache-a")}
+    for amount in (1.0, 2.0):  # two sessions: the second replaces the first's lock
+        pd.DataFrame({"amount": [amount]}).to_csv(a / "data.csv", index=False)
+        kernel = Kernel(a, env=env)
+        try:
+            kernel.ok("%load_ext notelock\nimport pandas as pd")
+            kernel.ok("%%lock\ndf = pd.read_csv('data.csv')")
+        finally:
+            kernel.shutdown()
+    fs = s3_server.filesystem()
+    fs.invalidate_cache()
+    assert len(fs.ls(f"{bucket}/team/history/{LOCK}")) == 1
+    assert not (a / ".notelock" / "history").exists()
+    # another clone: the current lock, and its history from the shared store
+    b = tmp_path / "b"
+    b.mkdir()
+    (b / LOCK).write_bytes((a / LOCK).read_bytes())
+    proc = notelock("log", LOCK, cwd=b, env={**env, "XDG_CACHE_HOME": str(tmp_path / "cache-b")})
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == [LOCK, f"{LOCK}~1"]
+    assert "read data.csv: content changed" in lines[0]

@@ -54,6 +54,11 @@ def test_objects_are_published_under_their_content_address_and_read_back_verifie
     other = RemoteStore(f"s3://{bucket}/team", local_root=tmp_path / "b")
     assert other.has(digest) and not other.local.has(digest)
     assert other.get_bytes(digest) == data
+    # a damaged local copy is set aside and fetched again
+    local_copy = other.local.object_path(digest)
+    local_copy.chmod(0o644)
+    local_copy.write_bytes(b"bit rot")
+    assert RemoteStore(f"s3://{bucket}/team", local_root=tmp_path / "b").get_bytes(digest) == data
     # the second read is local: it works with the remote object gone
     s3_server.filesystem().rm(f"{bucket}/team/objects/{hx[:2]}/{hx[2:]}")
     assert other.path(digest).read_bytes() == data

@@ -263,8 +263,12 @@ class RemoteStore(Store):
         return int(info.get("size") or 0)
 
     def path(self, digest: str) -> Path:
-        if not self.local.has(digest):
-            self._fetch(digest)
+        if self.local.has(digest):
+            try:
+                return self.local.path(digest)
+            except StoreError:  # the local copy was damaged (and set aside): fetch it again
+                pass
+        self._fetch(digest)
         return self.local.path(digest)
 
     def get_bytes(self, digest: str) -> bytes:

@@ -65,3 +65,23 @@ def test_replay_reads_the_recorded_delta_version_and_names_it_once_vacuumed(tmp_
     assert gone.returncode == 2, gone.stdout + gone.stderr
     assert gone.stderr.count("\n") == 1
     assert "Delta table events: version 0" in gone.stderr and "vacuumed" in gone.stderr
+
+
+def test_a_pyarrow_read_of_a_delta_table_is_pinned_the_same_way(tmp_path: Path):
+    table = tmp_path / "events"
+    write_deltalake(str(table), pd.DataFrame({"user": [1, 2], "amount": [1.0, 2.0]}))
+    write_deltalake(str(table), pd.DataFrame({"user": [3], "amount": [3.0]}), mode="append")
+    kernel = Kernel(tmp_path, env={"NOTELOCK_STORE": ""})
+    try:
+        kernel.ok("%load_ext notelock\nfrom deltalake import DeltaTable")
+        kernel.ok("%%lock\nt = DeltaTable('events').to_pyarrow_table()\nn = t.num_rows")
+    finally:
+        kernel.shutdown()
+    [node] = [n for n in load_lock(tmp_path / LOCK)["nodes"].values() if n["op"] == "read"]
+    assert node["reader"] == "deltalake.DeltaTable.to_pyarrow_table"
+    assert node["delta"]["version"] == 1 and node["delta"]["files"] == 2
+    write_deltalake(str(table), pd.DataFrame({"user": [4], "amount": [4.0]}), mode="append")
+    proc = notelock("replay", LOCK, "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [read] = [v for v in json.loads(proc.stdout)["verdicts"] if v["op"] == "read"]
+    assert read["verdict"] == "reproduced" and "replayed from Delta version 1" in read["detail"]

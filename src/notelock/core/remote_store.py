@@ -179,6 +179,8 @@ class RemoteStore(Store):
             raise StoreError(f"remote store {self.label}: {action} failed: {redact_text(text)}") from None
 
     def _info(self, key: str) -> dict[str, Any] | None:
+        # never from a listing cached earlier: another machine may have written since
+        self.fs.invalidate_cache(key)
         try:
             return self._remote("look-up", lambda: self.fs.info(key))
         except FileNotFoundError:

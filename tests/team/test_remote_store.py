@@ -186,3 +186,16 @@ def test_any_fsspec_url_works_the_same_way_a_file_url_here(tmp_path: Path):
     b = open_store(f"file://{shared}", environ={"NOTELOCK_STORE_CACHE": str(tmp_path / "tier-b")})
     assert b.get_bytes(digest) == b"over a mounted share\n"
     assert [info.digest for info in b.iter_objects()] == [digest]
+
+
+def test_uploads_left_in_tmp_by_a_dead_writer_are_cleared_and_never_listed_as_objects(
+        tmp_path: Path, bucket: str, s3_server: S3Server):
+    store = RemoteStore(f"s3://{bucket}/team", local_root=tmp_path / "a")
+    digest = store.put_bytes(b"published\n")
+    fs = s3_server.filesystem()
+    fs.pipe_file(f"{bucket}/team/tmp/{digest.split(':')[1]}-999-deadbeef", b"an upload whose writer died")
+    assert [info.digest for info in store.iter_objects()] == [digest]
+    assert store.clean_tmp(older_than_s=3600) == 0  # a recent upload may still be published
+    assert store.clean_tmp(older_than_s=0) == 1
+    assert _keys(s3_server, f"{bucket}/team/tmp") == []
+    assert store.get_bytes(digest) == b"published\n"

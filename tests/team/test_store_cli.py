@@ -146,3 +146,15 @@ def test_kept_versions_live_in_the_shared_store_and_notelock_log_reads_them_from
     lines = proc.stdout.splitlines()
     assert [line.split()[0] for line in lines] == [LOCK, f"{LOCK}~1"]
     assert "read data.csv: content changed" in lines[0]
+
+
+def test_a_replay_whose_shared_store_cannot_be_reached_says_so_in_one_line(
+        tmp_path: Path, local_lock: Path, bucket: str, s3_server: S3Server):
+    folder = local_lock.parent
+    (folder / "data.csv").write_text("amount,is_fraud\n0.5,1\n")  # drifted: the snapshot is needed
+    env = {**s3_server.env, "NOTELOCK_STORE": f"s3://nl-missing-{bucket}/team",
+           "XDG_CACHE_HOME": str(tmp_path / "cache-empty")}
+    proc = notelock("replay", LOCK, cwd=folder, env=env)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.count("\n") == 1 and f"nl-missing-{bucket}" in proc.stderr
+    assert SECRET not in proc.stdout + proc.stderr

@@ -11,8 +11,8 @@ import pytest
 
 from notelock.core.hashing import hash_file, hash_json
 from notelock.core.lockfile import load_lock
-from notelock.core.remote_store import store_for
 from notelock.core.snapshots import read_snapshot
+from notelock.core.store import store_for
 
 pytestmark = pytest.mark.kernel
 

@@ -14,8 +14,7 @@ import xxhash
 
 from notelock.cli import main
 from notelock.core.errors import StoreError
-from notelock.core.remote_store import store_for
-from notelock.core.store import Store, parse_size
+from notelock.core.store import Store, parse_size, store_for
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 

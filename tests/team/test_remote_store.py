@@ -16,7 +16,8 @@ import xxhash
 from s3_utils import SECRET, S3Server
 
 from notelock.core.errors import StoreError
-from notelock.core.remote_store import RemoteStore, open_store, store_for
+from notelock.core.remote_store import RemoteStore
+from notelock.core.store import open_store, store_for
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..core import history
 from ..core.errors import LockFileError
 from ..core.lockfile import load_lock, loads_lock
-from ..core.remote_store import store_for
+from ..core.store import store_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:

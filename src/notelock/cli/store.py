@@ -10,8 +10,7 @@ from ..core.collect import find_locks, find_stores, usage
 from ..core.errors import UsageError
 from ..core.history import split_spec
 from ..core.lockfile import load_lock
-from ..core.remote_store import is_url, open_store, store_for
-from ..core.store import Store, format_size
+from ..core.store import Store, format_size, is_url, open_store, store_for
 from ..core.transfer import copy_pinned
 
 

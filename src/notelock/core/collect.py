@@ -29,9 +29,9 @@ from typing import Any
 from . import history as _history
 from .errors import StoreError
 from .lockfile import LOCK_SUFFIX, load_lock
-from .remote_store import RemoteStore, store_for
+from .remote_store import RemoteStore
 from .snapshots import snapshot_digests
-from .store import DEFAULT_STORE_DIR, Store
+from .store import DEFAULT_STORE_DIR, Store, store_for
 
 #: objects younger than this are never collected (seconds)
 DEFAULT_GRACE_S = 3600.0

@@ -31,8 +31,7 @@ from typing import Any
 
 from . import lockfile
 from .errors import LockFileError, StoreError
-from .remote_store import store_for
-from .store import Store
+from .store import Store, store_for
 
 _SPEC = re.compile(r"^(?P<path>.+?)~(?P<n>\d+)$")
 

@@ -45,45 +45,10 @@ from . import protocol
 from .errors import StoreError
 from .hashing import PREFIX
 from .secrets import redact_text, redact_url
-from .store import DEFAULT_STORE_DIR, ObjectInfo, Store, digest_hex, short
+from .store import ObjectInfo, Store, digest_hex, register_url_opener, short
 
 _PIECE = 8 << 20  # upload and download in 8 MiB pieces (S3 multipart parts are ≥ 5 MiB)
 _T = TypeVar("_T")
-
-
-def is_url(spec: str) -> bool:
-    """Whether a store setting names a URL (``s3://…``, ``file://…``) rather than a folder."""
-    scheme, sep, _ = spec.partition("://")
-    return bool(sep) and scheme.replace("+", "").replace("-", "").isalnum() and len(scheme) > 1
-
-
-def open_store(spec: str | os.PathLike[str], base: str | os.PathLike[str] | None = None,
-               environ: dict[str, str] | None = None) -> Store:
-    """The store *spec* names: a URL (remote, with its local tier) or a folder
-    (relative to *base* when given)."""
-    text = os.fspath(spec)
-    if is_url(text):
-        return RemoteStore(text, environ=environ)
-    root = Path(text).expanduser()
-    if not root.is_absolute() and base is not None:
-        root = Path(base) / root
-    return Store(root)
-
-
-def store_for(lock_path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> Store:
-    """The store that belongs to a lock file.
-
-    ``NOTELOCK_STORE`` names it when set: a URL is a remote store; a relative
-    path is taken from the lock file's folder, so a kernel and a CLI in
-    another working directory agree. Otherwise it is ``.notelock/`` beside
-    the lock file.
-    """
-    env = os.environ if environ is None else environ
-    folder = Path(lock_path).absolute().parent
-    configured = protocol.setting("NOTELOCK_STORE", env)
-    if configured:
-        return open_store(configured, folder, dict(env))
-    return Store(folder / DEFAULT_STORE_DIR)
 
 
 def local_tier(label: str, environ: dict[str, str] | None = None) -> Path:
@@ -489,4 +454,6 @@ def _discard(path: Path) -> None:
         pass
 
 
-__all__ = ["RemoteStore", "open_store", "store_for", "is_url", "local_tier"]
+register_url_opener(lambda url, environ: RemoteStore(url, environ=environ))
+
+__all__ = ["RemoteStore", "local_tier"]

@@ -28,13 +28,14 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import xxhash
 
+from . import protocol
 from .errors import StoreError
 from .hashing import PREFIX, hash_bytes, hash_file
 from .lockfile import HASH_RE, atomic_write_bytes
@@ -45,6 +46,54 @@ _COPY_PIECE = 1 << 20
 # Linux ioctl that clones a file's extents (copy-on-write) on btrfs, XFS and
 # other filesystems with reflinks; anywhere else it fails and we copy.
 _FICLONE = 0x40049409
+
+
+#: how a store named by a URL is opened: core/remote_store.py registers the
+#: fsspec opener when it is imported (it builds on Store, so this module
+#: cannot import it); the core package imports it first thing
+_URL_OPENERS: list[Callable[[str, dict[str, str]], Store]] = []
+
+
+def register_url_opener(opener: Callable[[str, dict[str, str]], Store]) -> None:
+    """Open store URLs (``s3://…``) with *opener(url, environ)* from now on."""
+    _URL_OPENERS.append(opener)
+
+
+def is_url(spec: str) -> bool:
+    """Whether a store setting names a URL (``s3://…``, ``file://…``) rather than a folder."""
+    scheme, sep, _ = spec.partition("://")
+    return bool(sep) and scheme.replace("+", "").replace("-", "").isalnum() and len(scheme) > 1
+
+
+def open_store(spec: str | os.PathLike[str], base: str | os.PathLike[str] | None = None,
+               environ: dict[str, str] | None = None) -> Store:
+    """The store *spec* names: a URL (a remote store with its local tier) or a
+    folder (relative to *base* when given)."""
+    text = os.fspath(spec)
+    if is_url(text):
+        if not _URL_OPENERS:
+            raise StoreError(f"cannot open a store at {text.split('://', 1)[0]}:// (no remote store support loaded)")
+        return _URL_OPENERS[-1](text, dict(os.environ if environ is None else environ))
+    root = Path(text).expanduser()
+    if not root.is_absolute() and base is not None:
+        root = Path(base) / root
+    return Store(root)
+
+
+def store_for(lock_path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> Store:
+    """The store that belongs to a lock file.
+
+    ``NOTELOCK_STORE`` names it when set: a URL is a remote store (see
+    remote_store.py); a relative path is taken from the lock file's folder,
+    so a kernel and a CLI in another working directory agree. Otherwise it is
+    ``.notelock/`` beside the lock file.
+    """
+    env = os.environ if environ is None else environ
+    folder = Path(lock_path).absolute().parent
+    configured = protocol.setting("NOTELOCK_STORE", env)
+    if configured:
+        return open_store(configured, folder, dict(env))
+    return Store(folder / DEFAULT_STORE_DIR)
 
 
 def digest_hex(digest: str) -> str:
@@ -565,5 +614,6 @@ def format_size(n: int) -> str:
     return f"{value:.1f} GiB"
 
 
-__all__ = ["Store", "ObjectInfo", "digest_hex", "short", "parse_size", "format_size",
+__all__ = ["Store", "ObjectInfo", "store_for", "open_store", "is_url", "register_url_opener", "digest_hex",
+           "short", "parse_size", "format_size",
            "DEFAULT_STORE_DIR"]

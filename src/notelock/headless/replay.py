@@ -33,7 +33,7 @@ from ..core.environment import EnvironmentCapture
 from ..core.errors import LockFileError, NotelockError, StoreError
 from ..core.history import resolve_lock_source
 from ..core.lockfile import check_target, loads_lock
-from ..core.remote_store import store_for
+from ..core.store import store_for
 
 
 @dataclass

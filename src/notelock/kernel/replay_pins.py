@@ -19,8 +19,8 @@ from typing import Any
 from ..core import delta, hashing, nodes, remote_reads
 from ..core import schema as schemas
 from ..core.errors import DriftError, LockFileError, NotelockError, ReplayStopped
-from ..core.remote_store import open_store, store_for
 from ..core.snapshots import read_parquet_snapshot
+from ..core.store import open_store, store_for
 
 
 def load_plan(path: str) -> dict[str, Any]:

@@ -30,9 +30,8 @@ from ..core import hashing, protocol
 from ..core import history as _history
 from ..core.collect import pinned_objects
 from ..core.errors import NotelockError
-from ..core.remote_store import is_url, open_store, store_for
 from ..core.snapshots import SnapshotObserver
-from ..core.store import Store, format_size, parse_size
+from ..core.store import Store, format_size, is_url, open_store, parse_size, store_for
 from .attached import recording_of
 from .capture import Capture
 

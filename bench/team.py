@@ -13,8 +13,7 @@ and measures, through s3fs over HTTP:
 Loopback to an in-memory server measures notelock's overhead, not a network:
 real S3 adds latency per request and bandwidth limits to both sides alike.
 
-Run: ``python -m bench.team [--mb 64] [--csv-mb 20]``, or as the ``team``
-section of ``python -m bench``.
+Run: ``python -m bench.team [--mb 64] [--csv-mb 20]``.
 """
 
 from __future__ import annotations

@@ -132,7 +132,8 @@ def read_plan(lock: dict[str, Any], lock_path: str, *, against_current: bool,
                                    if nodes[n]["op"] == "read"):
         node = nodes[nid]
         entry = {k: node.get(k) for k in ("reader", "path", "url", "query", "connection", "content", "output",
-                                          "rows", "snapshot", "snapshot_format", "options", "remote", "delta")}
+                                          "rows", "snapshot", "snapshot_format", "options")}
+        entry.update({k: node[k] for k in ("remote", "delta") if k in node})  # pinned by version
         entry.update(position=position, node=nid, label=schemas.source_label(node),
                      key=schemas.source_key(node),
                      schema=(lock.get("schemas") or {}).get(node.get("schema")) if node.get("schema") else None)

@@ -133,10 +133,10 @@ def read_plan(lock: dict[str, Any], lock_path: str, *, against_current: bool,
         node = nodes[nid]
         entry = {k: node.get(k) for k in ("reader", "path", "url", "query", "connection", "content", "output",
                                           "rows", "snapshot", "snapshot_format", "options")}
-        entry.update({k: node[k] for k in ("remote", "delta") if k in node})  # pinned by version
         entry.update(position=position, node=nid, label=schemas.source_label(node),
                      key=schemas.source_key(node),
                      schema=(lock.get("schemas") or {}).get(node.get("schema")) if node.get("schema") else None)
+        entry.update({k: node[k] for k in ("remote", "delta") if k in node})  # reads pinned by version
         reads.append(entry)
     return {"lock": lock_path, "mode": "current" if against_current else "pinned", "reads": reads,
             "events": events_path}

@@ -16,8 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import delta, hashing, remote_reads
+from . import hashing
 from .canonical import to_plain
+from .delta import describe_table, is_delta_table
+from .remote_reads import describe_url
 from .secrets import redact_url
 
 #: the parameter that names what a reader reads, by reader
@@ -126,14 +128,14 @@ def describe_source(source: Any, base_dir: Path | None,
     ``_content_future``) instead of computed here, so it can run while the
     reader parses: xxh3 releases the GIL.
     """
-    if delta.is_delta_table(source):  # DeltaTable.to_pandas(): the table at its loaded version
-        return delta.describe_table(source, base_dir)
+    if is_delta_table(source):  # DeltaTable.to_pandas(): the table at its loaded version
+        return describe_table(source, base_dir)
     if isinstance(source, (str, os.PathLike)):
         text = os.fspath(source)
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
         if "://" in text and not text.startswith("file://"):
-            return remote_reads.describe_url(text, storage_options)  # url, version identity, content
+            return describe_url(text, storage_options)  # url, version identity, content
         local = Path(text[len("file://"):] if text.startswith("file://") else text).expanduser()
         try:
             resolved = local.resolve()

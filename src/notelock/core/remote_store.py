@@ -45,7 +45,7 @@ from . import protocol
 from .errors import StoreError
 from .hashing import PREFIX
 from .secrets import redact_text, redact_url
-from .store import ObjectInfo, Store, digest_hex, register_url_opener, short
+from .store import ObjectInfo, Store, digest_hex, open_store, register_url_opener, short
 
 _PIECE = 8 << 20  # upload and download in 8 MiB pieces (S3 multipart parts are ≥ 5 MiB)
 _T = TypeVar("_T")
@@ -456,4 +456,4 @@ def _discard(path: Path) -> None:
 
 register_url_opener(lambda url, environ: RemoteStore(url, environ=environ))
 
-__all__ = ["RemoteStore", "local_tier"]
+__all__ = ["RemoteStore", "local_tier", "open_store"]

@@ -16,11 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..core import delta, hashing, nodes, remote_reads
+from ..core import hashing, nodes
 from ..core import schema as schemas
+from ..core.delta import version_reader
 from ..core.errors import DriftError, LockFileError, NotelockError, ReplayStopped
+from ..core.remote_reads import pinned_source
+from ..core.remote_store import open_store
 from ..core.snapshots import read_parquet_snapshot
-from ..core.store import open_store, store_for
+from ..core.store import Store, store_for
 
 
 def load_plan(path: str) -> dict[str, Any]:
@@ -45,7 +48,7 @@ class ReplayPins:
         self.store_root: str | None = plan.get("store")
         self.session = session
         self.cursor = 0
-        self._store: Any = None
+        self._store: Store | None = None
 
     def emit(self, event: dict[str, Any]) -> None:
         """Append one event for the replay command."""
@@ -80,7 +83,7 @@ class ReplayPins:
         if self.mode != "pinned":
             return
         if entry.get("delta") and token.get("content") != entry.get("content"):
-            reader = delta.version_reader(token, entry, func, args, kwargs)
+            reader = version_reader(token, entry, func, args, kwargs)
             if reader is not None:  # a Delta table moved on: read the version the lock read
                 token["_current"] = _safe_call(func, args, kwargs)
                 token["serve"] = self._stopping(entry, reader)
@@ -136,7 +139,7 @@ class ReplayPins:
         recorded = entry.get("remote")
         if not isinstance(source, str) or not isinstance(recorded, dict):
             return None
-        return remote_reads.pinned_source(source, recorded, kwargs.get("storage_options"))
+        return pinned_source(source, recorded, kwargs.get("storage_options"))
 
     def _stopping(self, entry: dict[str, Any], read: Callable[[], Any]) -> Callable[[], Any]:
         """*read*, reporting a pinned input that cannot be read to the driver (exit 2)."""

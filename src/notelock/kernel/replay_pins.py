@@ -80,38 +80,20 @@ class ReplayPins:
         if entry is None:
             return
         token["_replay"] = entry
+        if self.mode == "pinned" and self._pin_by_version_or_copy(token, entry, func, args, kwargs):
+            return
         if self.mode != "pinned":
             return
-        if entry.get("delta") and token.get("content") != entry.get("content"):
-            reader = version_reader(token, entry, func, args, kwargs)
-            if reader is not None:  # a Delta table moved on: read the version the lock read
-                token["_current"] = _safe_call(func, args, kwargs)
-                token["serve"] = self._stopping(entry, reader)
-                token["content"] = entry.get("content")
-                token["_served"] = f"Delta version {entry['delta']['version']}"
-                return
-        # a file that is gone on this machine is drifted too: its snapshot serves it
-        gone = ("path" in token or "url" in token) and "content" not in token and bool(entry.get("snapshot"))
-        if ("content" in token or gone) and token.get("query") is None:
-            if token.get("content") == entry.get("content"):
+        if "content" in token and token.get("query") is None:
+            if token["content"] == entry.get("content"):
                 return
             current = _safe_call(func, args, kwargs)
             token["_current"] = current
             if entry.get("snapshot"):
                 path = self._snapshot_or_stop(entry)
-                if entry.get("snapshot_format") == "parquet":  # a remote read's frame
-                    token["serve"] = lambda: _read_snapshot(path)
-                else:
-                    token["call"] = _replace_source(func, args, kwargs, str(path))
+                token["call"] = _replace_source(func, args, kwargs, str(path))
                 token["content"] = entry.get("content")
                 token["_served"] = True
-            elif (pinned := self._recorded_version(token, entry, kwargs)) is not None:
-                # no copy, but the object store keeps the version the lock read
-                source, options = pinned
-                call_args, call_kwargs = _replace_source(func, args, kwargs, source)
-                token["call"] = (call_args, {**call_kwargs, "storage_options": options})
-                token["content"] = entry.get("content")
-                token["_served"] = f"the recorded version {entry['remote']['version_id']}"
             else:
                 token["_drifted"] = True
             return
@@ -131,6 +113,44 @@ class ReplayPins:
                 return result
 
             token["serve"] = serve
+
+    def _pin_by_version_or_copy(self, token: dict[str, Any], entry: dict[str, Any], func: Callable,
+                                args: tuple, kwargs: dict) -> bool:
+        """Pin a Delta read to its recorded table version, a remote read to its
+        snapshot or recorded object version, and a file that is gone on this
+        machine to its snapshot. True when the read is handled here."""
+        if token.get("query") is not None or token.get("content") == entry.get("content"):
+            return False
+        if entry.get("delta"):
+            reader = version_reader(token, entry, func, args, kwargs)
+            if reader is None:
+                return False
+            token["_current"] = _safe_call(func, args, kwargs)  # today's table, to describe the drift
+            token["serve"] = self._stopping(entry, reader)
+            token["_served"] = f"Delta version {entry['delta']['version']}"
+        elif "url" in token and entry.get("url"):
+            token["_current"] = _safe_call(func, args, kwargs)
+            if entry.get("snapshot"):
+                path = self._snapshot_or_stop(entry)  # the frame read, as Parquet
+                token["serve"] = lambda: _read_snapshot(path)
+                token["_served"] = True
+            elif (pinned := self._recorded_version(token, entry, kwargs)) is not None:
+                # no copy, but the object store keeps the version the lock read
+                source, options = pinned
+                call_args, call_kwargs = _replace_source(func, args, kwargs, source)
+                token["call"] = (call_args, {**call_kwargs, "storage_options": options})
+                token["_served"] = f"the recorded version {entry['remote']['version_id']}"
+            else:
+                token["_drifted"] = True
+                return True
+        elif "path" in token and "content" not in token and entry.get("snapshot_format") == "file":
+            # the file is not on this machine: the snapshot is the input
+            token["call"] = _replace_source(func, args, kwargs, str(self._snapshot_or_stop(entry)))
+            token["_served"] = True
+        else:
+            return False
+        token["content"] = entry.get("content")
+        return True
 
     @staticmethod
     def _recorded_version(token: dict[str, Any], entry: dict[str, Any],

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..core.collect import DEFAULT_GRACE_S, apply_gc, find_locks, find_stores, plan_gc
+from ..core.collect import DEFAULT_GRACE_S, REMOTE_GRACE_S, apply_gc, find_locks, find_stores, plan_gc
 from ..core.errors import UsageError
 from ..core.lockfile import stale_temporaries
+from ..core.remote_store import RemoteStore
 from ..core.store import format_size
 from . import args as args_
 
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--yes", action="store_true", help="delete (without it, only show what would go)")
     p.add_argument("--min-age", type=args_.age, default=None, metavar="SECONDS",
                    help="spare objects younger than this (default 3600: a running kernel may be "
-                        "writing them)")
+                        "writing them; 604800, a week, on a shared remote store)")
     p.set_defaults(func=run)
 
 
@@ -49,11 +50,13 @@ def run(args: argparse.Namespace) -> int:
     if not stores:
         print(f"no notelock store under {folder}")
         return 0
-    for root, locks in sorted(stores.items()):
-        plan = plan_gc(root, locks, grace)
+    for store, locks in sorted(stores.items(), key=lambda item: item[0].spec):
+        # a shared store holds what teammates' unmerged work pins: spare a week by default
+        spare = grace if args.min_age is not None or not isinstance(store, RemoteStore) else REMOTE_GRACE_S
+        plan = plan_gc(store, locks, spare)
         freed = apply_gc(plan) if args.yes else plan.bytes
         names = ", ".join(p.name for p in locks) or "no lock file"
-        print(f"{root}: kept for {names}; {verb} {len(plan.objects)} objects ({format_size(freed)}), "
+        print(f"{store.where}: kept for {names}; {verb} {len(plan.objects)} objects ({format_size(freed)}), "
               f"{len(plan.entries)} cache entries, {len(plan.histories)} histories of deleted locks"
               + (f"; {plan.spared_recent} recent objects spared" if plan.spared_recent else ""))
     if not args.yes:

@@ -29,11 +29,14 @@ from typing import Any
 from . import history as _history
 from .errors import StoreError
 from .lockfile import LOCK_SUFFIX, load_lock
+from .remote_store import RemoteStore
 from .snapshots import snapshot_digests
 from .store import DEFAULT_STORE_DIR, Store, store_for
 
 #: objects younger than this are never collected (seconds)
 DEFAULT_GRACE_S = 3600.0
+#: on a shared remote store: what teammates' unmerged branches pin lives there too
+REMOTE_GRACE_S = 7 * 24 * 3600.0
 
 
 def find_locks(folder: str | os.PathLike[str]) -> list[Path]:
@@ -45,16 +48,21 @@ def find_locks(folder: str | os.PathLike[str]) -> list[Path]:
     return out
 
 
-def find_stores(folder: str | os.PathLike[str], locks: Iterable[Path]) -> dict[Path, list[Path]]:
-    """Store root → the lock files using it (stores with no lock file under *folder* too)."""
-    stores: dict[Path, list[Path]] = {}
+def find_stores(folder: str | os.PathLike[str], locks: Iterable[Path],
+                environ: dict[str, str] | None = None) -> dict[Store, list[Path]]:
+    """Store → the lock files using it (local stores with no lock file under *folder* too).
+
+    A remote store (``NOTELOCK_STORE=s3://…``) is found through the locks that use it.
+    """
+    stores: dict[Store, list[Path]] = {}
     for lock in locks:
-        stores.setdefault(store_for(lock).root.absolute(), []).append(lock)
+        stores.setdefault(store_for(lock, environ), []).append(lock)
     for dirpath, dirnames, _ in os.walk(folder):
         if DEFAULT_STORE_DIR in dirnames:
-            stores.setdefault((Path(dirpath) / DEFAULT_STORE_DIR).absolute(), [])
+            stores.setdefault(Store((Path(dirpath) / DEFAULT_STORE_DIR).absolute()), [])
         dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "node_modules"]
-    return {root: locks for root, locks in stores.items() if (root / "objects").is_dir() or locks}
+    return {store: locks for store, locks in stores.items()
+            if locks or isinstance(store, RemoteStore) or (store.root / "objects").is_dir()}
 
 
 def _lock_quietly(path: Path) -> dict[str, Any] | None:
@@ -141,7 +149,7 @@ class GcPlan:
     locks: list[Path]
     objects: list[tuple[str, int]] = field(default_factory=list)
     entries: list[str] = field(default_factory=list)
-    histories: list[Path] = field(default_factory=list)
+    histories: list[str] = field(default_factory=list)
     spared_recent: int = 0
 
     @property
@@ -149,12 +157,19 @@ class GcPlan:
         return sum(size for _, size in self.objects)
 
 
-def plan_gc(store_root: Path, locks: list[Path], grace_s: float = DEFAULT_GRACE_S) -> GcPlan:
-    """Decide what to remove from the store at *store_root*, given that *locks*
-    are all the lock files that use it."""
-    store = Store(store_root)
+def plan_gc(store: Store, locks: list[Path], grace_s: float = DEFAULT_GRACE_S) -> GcPlan:
+    """Decide what to remove from *store*, given that *locks* are all the lock
+    files that use it.
+
+    On a remote store, which other machines write too, cache entries are
+    spared while recent like objects, and no history is removed: a lock
+    that is not here may live in another clone.
+    """
+    remote = isinstance(store, RemoteStore)
     plan = GcPlan(store, locks)
-    entries = {k: e for k, _, e in store.iter_entries()}
+    cutoff = time.time() - grace_s
+    listed = list(store.iter_entries())
+    entries = {k: e for k, _, e in listed}
     keep: set[str] = set()
     keep_entries: set[str] = set()
     keep_histories: set[str] = set()
@@ -163,22 +178,21 @@ def plan_gc(store_root: Path, locks: list[Path], grace_s: float = DEFAULT_GRACE_
         keep |= use.objects
         keep_entries |= use.cache_entries
         keep_histories.add(_history.history_key(lock_path, store))
-    plan.entries = sorted(k for k in entries if k not in keep_entries)
-    if store.history_dir.is_dir():
-        base = store.root.absolute().parent
-        for index in sorted(store.history_dir.glob("*.jsonl")):
-            if index.name in keep_histories:
-                continue
-            lock = Path(urllib.parse.unquote(index.name[: -len(".jsonl")]))
-            lock = lock if lock.is_absolute() else base / lock
-            if lock.exists():  # a lock outside the folder given: not ours to judge
-                for version in _history.history_versions(lock, store):
-                    keep.add(version.object)
-                    old = _version_lock(store, version.object)
-                    keep |= snapshot_digests(old or {})
-                continue
-            plan.histories.append(index)
-    cutoff = time.time() - grace_s
+    plan.entries = sorted(k for k, used, _ in listed
+                          if k not in keep_entries and not (remote and used > cutoff))
+    base = store.root.absolute().parent
+    for key in store.history_keys():
+        if key in keep_histories:
+            continue
+        lock = Path(urllib.parse.unquote(key))
+        lock = lock if lock.is_absolute() else base / lock
+        if remote or lock.exists():  # a lock outside the folder given: not ours to judge
+            for item in store.read_history(key):
+                keep.add(item["object"])
+                old = _version_lock(store, item["object"])
+                keep |= snapshot_digests(old or {})
+            continue
+        plan.histories.append(key)
     for info in store.iter_objects():
         if info.digest in keep:
             continue
@@ -193,11 +207,8 @@ def apply_gc(plan: GcPlan) -> int:
     """Remove what *plan* lists; returns the bytes freed."""
     for key in plan.entries:
         plan.store.delete_entry(key)
-    for index in plan.histories:
-        try:
-            index.unlink()
-        except FileNotFoundError:
-            pass
+    for key in plan.histories:
+        plan.store.delete_history(key)
     freed = sum(plan.store.delete(digest) for digest, _ in plan.objects)
     plan.store.clean_tmp()
     return freed
@@ -235,4 +246,4 @@ def usage(store: Store, locks: list[Path]) -> tuple[list[Usage], int, int]:
 
 
 __all__ = ["find_locks", "find_stores", "lock_use", "pinned_objects", "plan_gc", "apply_gc", "usage",
-           "GcPlan", "Usage", "LockUse", "cell_identities", "DEFAULT_GRACE_S"]
+           "GcPlan", "Usage", "LockUse", "cell_identities", "DEFAULT_GRACE_S", "REMOTE_GRACE_S"]

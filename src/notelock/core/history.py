@@ -55,20 +55,17 @@ class Version:
 
 
 def history_key(lock_path: str | os.PathLike[str], store: Store) -> str:
-    """The file name under ``history/`` for a lock: its path relative to the
-    store's folder when inside it (so a moved project keeps its history),
-    else its absolute path, percent-encoded."""
+    """The name of a lock's history in *store*: its path relative to the
+    store's folder when inside it (so a moved project keeps its history; for
+    a remote store, relative to the lock's git work tree, so every clone
+    agrees), else its absolute path, percent-encoded."""
     lock = Path(lock_path).absolute()
-    base = store.root.absolute().parent
+    base = store.key_base(lock)
     try:
         rel = lock.relative_to(base).as_posix()
     except ValueError:
         rel = lock.as_posix()
-    return urllib.parse.quote(rel, safe="") + ".jsonl"
-
-
-def _index(lock_path: Path, store: Store) -> Path:
-    return store.history_dir / history_key(lock_path, store)
+    return urllib.parse.quote(rel, safe="")
 
 
 def _facts(raw: bytes) -> dict[str, Any]:
@@ -104,43 +101,19 @@ def keep_version(lock_path: str | os.PathLike[str], old: bytes, *, store: Store 
     if session is not None and facts.get("session") == session:
         return None
     digest = store.put_bytes(old)
-    versions = _read_index(_index(lock_path, store))
+    key = history_key(lock_path, store)
+    versions = store.read_history(key)
     if versions and versions[-1].get("object") == digest:
         return digest
-    line = {"object": digest, "replaced": _now(), **facts}
-    index = _index(lock_path, store)
-    index.parent.mkdir(parents=True, exist_ok=True)
-    # one write() of one line on an O_APPEND file: whole lines, never torn
-    fd = os.open(index, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        os.write(fd, (json.dumps(line, sort_keys=True) + "\n").encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    store.append_history(key, {"object": digest, "replaced": _now(), **facts})
     return digest
-
-
-def _read_index(path: Path) -> list[dict[str, Any]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
-        return []
-    out = []
-    for line in text.splitlines():
-        try:
-            item = json.loads(line)
-        except ValueError:
-            continue  # a line cut by a crash: skip it, keep the rest
-        if isinstance(item, dict) and isinstance(item.get("object"), str):
-            out.append(item)
-    return out
 
 
 def history_versions(lock_path: str | os.PathLike[str], store: Store | None = None) -> list[Version]:
     """Kept versions of a lock file, newest first (``number`` 1 = the previous lock)."""
     lock_path = Path(lock_path)
     store = store or store_for(lock_path)
-    items = _read_index(_index(lock_path, store))
+    items = store.read_history(history_key(lock_path, store))
     out = []
     for n, item in enumerate(reversed(items), start=1):
         out.append(Version(number=n, object=item["object"], replaced=str(item.get("replaced", "")),

@@ -45,6 +45,8 @@ READER_MODULES: dict[str, tuple[str, ...]] = {
         "read_csv", "read_parquet", "read_json", "read_excel", "read_feather", "read_pickle",
         "read_sql", "read_sql_query", "read_sql_table", "read_table", "read_orc", "read_fwf",
     ),
+    # methods of a class are named Class.method (core/delta.py describes these reads)
+    "deltalake": ("DeltaTable.to_pandas", "DeltaTable.to_pyarrow_table"),
 }
 READER_MODULES.update({
     # eager Polars readers (``scan_*`` plans are read at ``LazyFrame.collect``)
@@ -176,6 +178,12 @@ class _Patches:
                     pass
 
 
+def _owner(module: Any, reader: str) -> tuple[Any, str]:
+    """Where a reader lives: ``read_csv`` on its module, ``DeltaTable.to_pandas`` on its class."""
+    owner_name, _, name = reader.rpartition(".")
+    return (getattr(module, owner_name, None) if owner_name else module), name
+
+
 class InterceptorRegistry:
     """Installs and removes the wrappers; routes outermost calls to a sink."""
 
@@ -241,15 +249,16 @@ class InterceptorRegistry:
     # ----------------------------------------------------------- readers
     def _patch_readers(self, module_name: str, namespace: dict[str, Any] | None) -> None:
         module = sys.modules.get(module_name)
-        if module is None or self._patches.holds(module, READER_MODULES[module_name][0]):
+        if module is None or self._patches.holds(*_owner(module, READER_MODULES[module_name][0])):
             return
         originals: dict[int, Any] = {}
         for reader in READER_MODULES[module_name]:
-            orig: Any = getattr(module, reader, None)
+            owner, name = _owner(module, reader)
+            orig: Any = getattr(owner, name, None)
             if orig is None or getattr(orig, "__notelock_original__", None) is not None:
                 continue
             wrapper = self._reader_wrapper(f"{module_name}.{reader}", orig)
-            self._patches.set(module, reader, wrapper)
+            self._patches.set(owner, name, wrapper)
             originals[id(orig)] = wrapper
         if namespace:  # `from pandas import read_csv` bound the original in the notebook
             for name, value in list(namespace.items()):

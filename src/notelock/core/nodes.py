@@ -18,6 +18,8 @@ from typing import Any
 
 from . import hashing, sql, tables
 from .canonical import to_plain
+from .delta import describe_table, is_delta_table
+from .remote_reads import describe_url
 from .secrets import redact_url
 
 #: the parameter that names what a reader reads, by reader
@@ -119,19 +121,21 @@ def _dtype_name(value: Any) -> str | None:
 
 
 def describe_source(source: Any, base_dir: Path | None,
-                    defer: Callable[[Path], Any] | None = None) -> dict[str, Any]:
+                    defer: Callable[[Path], Any] | None = None, storage_options: Any = None) -> dict[str, Any]:
     """What a reader was asked to read: a local file (hashed), a URL, or a buffer.
 
     With *defer*, a file's hash is started as ``defer(path)`` (a future, under
     ``_content_future``) instead of computed here, so it can run while the
     reader parses: xxh3 releases the GIL.
     """
+    if is_delta_table(source):  # DeltaTable.to_pandas(): the table at its loaded version
+        return describe_table(source, base_dir)
     if isinstance(source, (str, os.PathLike)):
         text = os.fspath(source)
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
         if "://" in text and not text.startswith("file://"):
-            return {"url": redact_url(text)}
+            return describe_url(text, storage_options)  # url, version identity, content
         local = Path(text[len("file://"):] if text.startswith("file://") else text).expanduser()
         try:
             resolved = local.resolve()

@@ -48,7 +48,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("NOTELOCK_REPLAY", "path", None,
             "the replay plan (JSON) the kernel pins its reads to", "replay"),
     Setting("NOTELOCK_STORE", "path", ".notelock/ beside the lock",
-            "the content store (snapshots, cache, history); relative to the lock's folder", "you"),
+            "the content store (snapshots, cache, history): a folder (relative to the lock's) or an fsspec URL "
+            "such as `s3://bucket/prefix` (a shared team store; see docs/team.md)", "you"),
+    Setting("NOTELOCK_STORE_CACHE", "path", "~/.cache/notelock/stores/",
+            "where a remote store's objects are kept locally once read (its read-through tier)", "you"),
     Setting("NOTELOCK_STORE_MAX_BYTES", "size", None,
             "cap the store's size: least recently used cache objects are evicted first", "you"),
     Setting("NOTELOCK_SNAPSHOT_MAX_BYTES", "size", "1GiB",

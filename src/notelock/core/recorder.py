@@ -496,7 +496,7 @@ class Session:
             # hash the file while the reader parses it, unless a policy (replay
             # pinning) must compare the content before the read
             defer = None if self.events.has("before_read") else self._hash_file_async
-            token.update(nodes.describe_source(source, self.base_dir, defer))
+            token.update(nodes.describe_source(source, self.base_dir, defer, bound.get("storage_options")))
         token["options"] = secrets.redact_options({k: nodes.plain_option(v) for k, v in sorted(bound.items())})
         token["_source"] = source
         self.events.trigger("before_read", token, func, args, kwargs)
@@ -538,7 +538,7 @@ class Session:
         for key in ("query", "connection"):
             if key in token:
                 ident[key] = token[key]
-        for key in ("path", "url", "buffer", "bytes"):
+        for key in ("path", "url", "buffer", "bytes", "remote", "delta"):
             if key in token:
                 facts[key] = token[key]
         ident["inputs"] = []

@@ -137,6 +137,7 @@ def read_plan(lock: dict[str, Any], lock_path: str, *, against_current: bool,
         entry.update(position=position, node=nid, label=schemas.source_label(node),
                      key=schemas.source_key(node),
                      schema=(lock.get("schemas") or {}).get(node.get("schema")) if node.get("schema") else None)
+        entry.update({k: node[k] for k in ("remote", "delta") if k in node})  # reads pinned by version
         reads.append(entry)
     return {"lock": lock_path, "mode": "current" if against_current else "pinned", "reads": reads,
             "events": events_path}
@@ -267,7 +268,8 @@ class Judge:
         event = self.read_events().get(rid) or {}
         notes = []
         if event.get("served"):
-            notes.append(SNAPSHOT_NOTE + (f" ({event['message']})" if event.get("message") else ""))
+            note = SNAPSHOT_NOTE if not event.get("from") else f"input drifted, replayed from {event['from']}"
+            notes.append(note + (f" ({event['message']})" if event.get("message") else ""))
         if event.get("drifted"):
             v["drift"] = event.get("message") or "content changed"
         if event.get("schema"):

@@ -28,7 +28,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -48,19 +48,51 @@ _COPY_PIECE = 1 << 20
 _FICLONE = 0x40049409
 
 
+#: how a store named by a URL is opened: core/remote_store.py registers the
+#: fsspec opener when it is imported (it builds on Store, so this module
+#: cannot import it); the core package imports it first thing
+_URL_OPENERS: list[Callable[[str, dict[str, str]], Store]] = []
+
+
+def register_url_opener(opener: Callable[[str, dict[str, str]], Store]) -> None:
+    """Open store URLs (``s3://…``) with *opener(url, environ)* from now on."""
+    _URL_OPENERS.append(opener)
+
+
+def is_url(spec: str) -> bool:
+    """Whether a store setting names a URL (``s3://…``, ``file://…``) rather than a folder."""
+    scheme, sep, _ = spec.partition("://")
+    return bool(sep) and scheme.replace("+", "").replace("-", "").isalnum() and len(scheme) > 1
+
+
+def open_store(spec: str | os.PathLike[str], base: str | os.PathLike[str] | None = None,
+               environ: dict[str, str] | None = None) -> Store:
+    """The store *spec* names: a URL (a remote store with its local tier) or a
+    folder (relative to *base* when given)."""
+    text = os.fspath(spec)
+    if is_url(text):
+        if not _URL_OPENERS:
+            raise StoreError(f"cannot open a store at {text.split('://', 1)[0]}:// (no remote store support loaded)")
+        return _URL_OPENERS[-1](text, dict(os.environ if environ is None else environ))
+    root = Path(text).expanduser()
+    if not root.is_absolute() and base is not None:
+        root = Path(base) / root
+    return Store(root)
+
+
 def store_for(lock_path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> Store:
     """The store that belongs to a lock file.
 
-    ``NOTELOCK_STORE`` names it when set (a relative path is taken from the
-    lock file's folder, so a kernel and a CLI in another working directory
-    agree); otherwise it is ``.notelock/`` beside the lock file.
+    ``NOTELOCK_STORE`` names it when set: a URL is a remote store (see
+    remote_store.py); a relative path is taken from the lock file's folder,
+    so a kernel and a CLI in another working directory agree. Otherwise it is
+    ``.notelock/`` beside the lock file.
     """
     env = os.environ if environ is None else environ
     folder = Path(lock_path).absolute().parent
     configured = protocol.setting("NOTELOCK_STORE", env)
     if configured:
-        root = Path(configured).expanduser()
-        return Store(root if root.is_absolute() else folder / root)
+        return open_store(configured, folder, dict(env))
     return Store(folder / DEFAULT_STORE_DIR)
 
 
@@ -96,6 +128,22 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Store) and other.spec == self.spec
+
+    def __hash__(self) -> int:
+        return hash(self.spec)
+
+    @property
+    def spec(self) -> str:
+        """What names this store to :func:`~notelock.core.remote_store.open_store`."""
+        return str(self.root.absolute())
+
+    @property
+    def where(self) -> str:
+        """The store as messages show it."""
+        return str(self.root)
 
     # ------------------------------------------------------------ layout
     @property
@@ -480,6 +528,56 @@ class Store:
                     total -= self.delete(digest)
         return dropped
 
+    # ------------------------------------------------------------ history
+    # One index per lock (history.py decides the key), one JSON line per kept version.
+    def key_base(self, lock_path: Path) -> Path:
+        """The folder history keys are relative to: the store's own folder."""
+        return self.root.absolute().parent
+
+    def history_index(self, key: str) -> Path:
+        return self.history_dir / (key + ".jsonl")
+
+    def append_history(self, key: str, line: dict[str, Any]) -> None:
+        """Add one kept version to a lock's history (called under the lock's file lock)."""
+        index = self.history_index(key)
+        index.parent.mkdir(parents=True, exist_ok=True)
+        # one write() of one line on an O_APPEND file: whole lines, never torn
+        fd = os.open(index, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, (json.dumps(line, sort_keys=True) + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def read_history(self, key: str) -> list[dict[str, Any]]:
+        """The kept versions of a lock's history, oldest first."""
+        try:
+            text = self.history_index(key).read_text(encoding="utf-8")
+        except (FileNotFoundError, UnicodeDecodeError):
+            return []
+        out = []
+        for line in text.splitlines():
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue  # a line cut by a crash: skip it, keep the rest
+            if isinstance(item, dict) and isinstance(item.get("object"), str):
+                out.append(item)
+        return out
+
+    def history_keys(self) -> list[str]:
+        """The keys of every history in the store."""
+        if not self.history_dir.is_dir():
+            return []
+        return sorted(p.name[: -len(".jsonl")] for p in self.history_dir.glob("*.jsonl"))
+
+    def delete_history(self, key: str) -> None:
+        """Remove a lock's history index (its objects stay until collected)."""
+        try:
+            self.history_index(key).unlink()
+        except FileNotFoundError:
+            pass
+
 
 def _unlink(path: Path) -> None:
     try:
@@ -516,5 +614,6 @@ def format_size(n: int) -> str:
     return f"{value:.1f} GiB"
 
 
-__all__ = ["Store", "ObjectInfo", "store_for", "digest_hex", "short", "parse_size", "format_size",
+__all__ = ["Store", "ObjectInfo", "store_for", "open_store", "is_url", "register_url_opener", "digest_hex",
+           "short", "parse_size", "format_size",
            "DEFAULT_STORE_DIR"]

@@ -283,7 +283,7 @@ def run_replay(spec: str, *, against_current: bool = False, timeout: float = 600
 
 
 def _store_root(lock_path: Path, environ: dict[str, str] | None) -> str | None:
-    return str(store_for(lock_path, environ).root)
+    return store_for(lock_path, environ).spec
 
 
 def _environment_lines(lock: dict[str, Any], folder: Path) -> list[str]:

@@ -106,9 +106,10 @@ class LockMagics(Magics):
             pin every read of this session's ``%%lock`` cells in the store
             (as ``%%lock --snapshot`` does per cell); reads over the limit
             (default 1 GiB) are recorded by hash only.
-        ``%lock store [PATH]``
+        ``%lock store [PATH|URL]``
             show the content store (default ``.notelock/`` beside the lock),
-            or use the one at PATH for this session.
+            or use the one at PATH, or a shared one at an fsspec URL
+            (``s3://bucket/prefix``), for this session.
         ``%lock diff OTHER``
             the semantic diff from another lock (a path, a notebook, or
             ``NB.ipynb~1``) to this session's: what changed first.

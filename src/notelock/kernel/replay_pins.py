@@ -18,7 +18,10 @@ from typing import Any
 
 from ..core import hashing, nodes
 from ..core import schema as schemas
+from ..core.delta import version_reader
 from ..core.errors import DriftError, LockFileError, NotelockError, ReplayStopped
+from ..core.remote_reads import pinned_source
+from ..core.remote_store import open_store
 from ..core.snapshots import read_parquet_snapshot
 from ..core.store import Store, store_for
 from ..core.tables import read_snapshot_file
@@ -46,7 +49,7 @@ class ReplayPins:
         self.store_root: str | None = plan.get("store")
         self.session = session
         self.cursor = 0
-        self._store: Any = None
+        self._store: Store | None = None
 
     def emit(self, event: dict[str, Any]) -> None:
         """Append one event for the replay command."""
@@ -69,7 +72,7 @@ class ReplayPins:
         """The verified store object holding *entry*'s snapshot (StoreError if missing)."""
         if self._store is None:
             # the recorded lock's store, as the replay command resolved it
-            self._store = Store(self.store_root) if self.store_root else store_for(Path(self.lock_path))
+            self._store = open_store(self.store_root) if self.store_root else store_for(Path(self.lock_path))
         return Path(self._store.path(entry["snapshot"]))
 
     def policy(self, token: dict[str, Any], func: Callable, args: tuple, kwargs: dict) -> None:
@@ -78,6 +81,8 @@ class ReplayPins:
         if entry is None:
             return
         token["_replay"] = entry
+        if self.mode == "pinned" and self._pin_by_version_or_copy(token, entry, func, args, kwargs):
+            return
         if self.mode != "pinned":
             return
         if "content" in token and token.get("query") is None:
@@ -124,6 +129,63 @@ class ReplayPins:
 
             token["serve"] = serve
 
+    def _pin_by_version_or_copy(self, token: dict[str, Any], entry: dict[str, Any], func: Callable,
+                                args: tuple, kwargs: dict) -> bool:
+        """Pin a Delta read to its recorded table version, a remote read to its
+        snapshot or recorded object version, and a file that is gone on this
+        machine to its snapshot. True when the read is handled here."""
+        if token.get("query") is not None or token.get("content") == entry.get("content"):
+            return False
+        if entry.get("delta"):
+            reader = version_reader(token, entry, func, args, kwargs)
+            if reader is None:
+                return False
+            token["_current"] = _safe_call(func, args, kwargs)  # today's table, to describe the drift
+            token["serve"] = self._stopping(entry, reader)
+            token["_served"] = f"Delta version {entry['delta']['version']}"
+        elif "url" in token and entry.get("url"):
+            token["_current"] = _safe_call(func, args, kwargs)
+            if entry.get("snapshot"):
+                path = self._snapshot_or_stop(entry)  # the frame read, as Parquet
+                token["serve"] = lambda: _read_snapshot(path)
+                token["_served"] = True
+            elif (pinned := self._recorded_version(token, entry, kwargs)) is not None:
+                # no copy, but the object store keeps the version the lock read
+                source, options = pinned
+                call_args, call_kwargs = _replace_source(func, args, kwargs, source)
+                token["call"] = (call_args, {**call_kwargs, "storage_options": options})
+                token["_served"] = f"the recorded version {entry['remote']['version_id']}"
+            else:
+                token["_drifted"] = True
+                return True
+        elif "path" in token and "content" not in token and entry.get("snapshot_format") == "file":
+            # the file is not on this machine: the snapshot is the input
+            token["call"] = _replace_source(func, args, kwargs, str(self._snapshot_or_stop(entry)))
+            token["_served"] = True
+        else:
+            return False
+        token["content"] = entry.get("content")
+        return True
+
+    @staticmethod
+    def _recorded_version(token: dict[str, Any], entry: dict[str, Any],
+                          kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        source = token.get("_source")
+        recorded = entry.get("remote")
+        if not isinstance(source, str) or not isinstance(recorded, dict):
+            return None
+        return pinned_source(source, recorded, kwargs.get("storage_options"))
+
+    def _stopping(self, entry: dict[str, Any], read: Callable[[], Any]) -> Callable[[], Any]:
+        """*read*, reporting a pinned input that cannot be read to the driver (exit 2)."""
+        def serve() -> Any:
+            try:
+                return read()
+            except ReplayStopped as err:
+                self.emit({"event": "store_error", "node": entry.get("node"), "message": str(err)})
+                raise
+        return serve
+
     def _snapshot_or_stop(self, entry: dict[str, Any]) -> Path:
         try:
             return self.snapshot_path(entry)
@@ -153,10 +215,12 @@ class ReplayPins:
             change = schemas.compare(entry.get("schema"), entry.get("rows"), entry.get("schema"), entry.get("rows"))
         text = schemas.message(entry.get("label") or schemas.source_label(token), change)
         diverged = not served
+        how = token["_served"] if isinstance(token.get("_served"), str) else None
         self.emit({"event": "read", "node": entry.get("node"), "position": entry.get("position"),
-                   "drifted": True, "served": served, "diverged": diverged, "schema": change, "message": text})
+                   "drifted": True, "served": served, "diverged": diverged, "schema": change, "message": text,
+                   **({"from": how} if how else {})})
         if served:
-            self.session.warn(f"notelock: {text}: replayed from snapshot")
+            self.session.warn(f"notelock: {text}: replayed from {how or 'snapshot'}")
             return
         if self.mode == "pinned":
             raise DriftError(f"{text}; no snapshot to replay it from (record with %%lock --snapshot)")

@@ -31,7 +31,7 @@ from ..core import history as _history
 from ..core.collect import pinned_objects
 from ..core.errors import NotelockError
 from ..core.snapshots import SnapshotObserver
-from ..core.store import Store, format_size, parse_size, store_for
+from ..core.store import Store, format_size, is_url, open_store, parse_size, store_for
 from .attached import recording_of
 from .capture import Capture
 
@@ -68,7 +68,7 @@ class StoreHooks:
         self.recording = recording
         self.shell = recording.shell
         self.session = recording.session
-        self.store_override: Path | None = None
+        self.store_override: str | None = None
         self.snapshot_all = False
         self.restoring: _cache.Restore | None = None
         self.swapped = False
@@ -104,9 +104,9 @@ class StoreHooks:
 
     # ------------------------------------------------------------ store
     def store(self) -> Store:
-        """The store in use: set by ``%lock store PATH``, else the lock's own."""
+        """The store in use: set by ``%lock store PATH|URL``, else the lock's own."""
         if self.store_override is not None:
-            return Store(self.store_override)
+            return open_store(self.store_override)
         return store_for(self.session.lock_path)
 
     def _keep(self, old: bytes) -> None:
@@ -276,14 +276,17 @@ class StoreHooks:
         raise NotelockError("usage: %lock snapshot on|off|limit SIZE")
 
     def cmd_store(self, args: list[str]) -> None:
-        """``%lock store [PATH]``: show the store, or use the one at PATH."""
+        """``%lock store [PATH|URL]``: show the store, or use the one at PATH or URL."""
         if len(args) > 1:
-            raise NotelockError("usage: %lock store [PATH]")
+            raise NotelockError("usage: %lock store [PATH|URL]")
         if args:
-            self.store_override = Path(args[0]).expanduser().absolute()
+            spec = args[0]
+            self.store_override = spec if is_url(spec) else str(Path(spec).expanduser().absolute())
         store = self.store()
         size = store.total_size()
-        print(f"notelock: store {store.root} ({format_size(size)})")
+        held = f"{format_size(size)} held locally in {store.root}" if store.where != str(store.root) \
+            else format_size(size)
+        print(f"notelock: store {store.where} ({held})")
 
 
 def attach(recording: Any) -> StoreHooks | None:

@@ -147,7 +147,7 @@ class ReplayPins:
             token["_current"] = _safe_call(func, args, kwargs)
             if entry.get("snapshot"):
                 path = self._snapshot_or_stop(entry)  # the frame read, as Parquet
-                token["serve"] = lambda: _read_snapshot(path)
+                token["serve"] = lambda: _read_snapshot(path, entry)
                 token["_served"] = True
             elif (pinned := self._recorded_version(token, entry, kwargs)) is not None:
                 # no copy, but the object store keeps the version the lock read

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
+from contextlib import ExitStack
 
 from ..core.errors import NotelockError
+from ..core.pack import is_pack, unpack
 from ..headless.replay import EventsReporter, Reporter, TextReporter, run_replay
 from . import args as args_
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments shared by ``replay`` and ``verify``."""
-    p.add_argument("lock", help="a .lock.json file, the .ipynb it belongs to, or NB.ipynb~N (an earlier version)")
+    p.add_argument("lock", help="a .lock.json file, the .ipynb it belongs to, NB.ipynb~N (an earlier version), "
+                                "or a .nlpack (replayed from a temporary folder)")
     p.add_argument("--against-current", action="store_true",
                    help="replay on today's data instead of the recorded snapshots, to see what drift does downstream")
     p.add_argument("--timeout", type=args_.seconds, default=600, metavar="S", help="seconds each cell may run (default 600)")
@@ -43,8 +48,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         reporter = TextReporter(sys.stdout)
     try:
-        result = run_replay(args.lock, against_current=args.against_current, timeout=args.timeout,
-                            kernel_name=args.kernel, out=args.out, reporter=reporter)
+        with ExitStack() as stack:
+            spec, env_base = args.lock, None
+            if is_pack(args.lock):
+                spec, env_base = _unpacked(args.lock, stack)
+            result = run_replay(spec, against_current=args.against_current, timeout=args.timeout,
+                                kernel_name=args.kernel, out=args.out, reporter=reporter, env_base=env_base)
     except NotelockError as err:
         if args.events:
             reporter.message(f"error: {err}")
@@ -56,3 +65,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, default=str))
     return result.exit_code
+
+
+def _unpacked(pack: str, stack: ExitStack) -> tuple[str, dict[str, str]]:
+    """Unpack *pack* (verified) into a temporary folder removed after the replay;
+    the replay uses the store unpacked there, whatever NOTELOCK_STORE says."""
+    folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="notelock-pack-"))
+    result = unpack(pack, folder)
+    env = {k: v for k, v in os.environ.items() if k != "NOTELOCK_STORE"}
+    return str(result.lock_path), env

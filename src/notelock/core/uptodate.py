@@ -183,7 +183,7 @@ def _cells(cells: list[dict[str, Any]], base: Path, result: Status) -> None:
     imported: set[str] = set()
     for cell in cells:
         imported |= _imported_names(cell.get("source", ""))
-    for index, cell in enumerate(cells):
+    for cell in cells:
         where = f"In [{cell.get('execution_count') or '?'}]"
         if cell.get("locked"):
             split = protocol.split_lock_header(cell["source"])

@@ -9,9 +9,11 @@ import sys
 import tempfile
 from contextlib import ExitStack
 
-from ..core.errors import NotelockError
+from ..core.errors import NotelockError, UsageError
+from ..core.history import resolve_lock_spec
 from ..core.pack import is_pack, unpack
 from ..headless.replay import EventsReporter, Reporter, TextReporter, run_replay
+from ..headless.venv import build_venv, venv_kernel
 from . import args as args_
 
 
@@ -36,6 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_run_arguments(p)
     p.add_argument("--events", action="store_true", help="print progress as JSON lines (for the server extension)")
     p.add_argument("--out", metavar="PATH", help="write the lock the replay recorded to PATH")
+    p.add_argument("--venv", metavar="DIR", default=None,
+                   help="create a venv in DIR (or reuse it), pip install the lock's exact pins, replay in it")
+    p.add_argument("--venv-inherit", action="store_true",
+                   help="with --venv: let the venv see this environment's packages, so only pins that differ "
+                        "are installed (no download when they are all here)")
     p.set_defaults(func=run)
 
 
@@ -52,8 +59,20 @@ def run(args: argparse.Namespace) -> int:
             spec, env_base = args.lock, None
             if is_pack(args.lock):
                 spec, env_base = _unpacked(args.lock, stack)
+            kernel, environment, notes = args.kernel, None, ()
+            if args.venv:
+                if args.kernel:
+                    raise UsageError("--venv and --kernel exclude each other (--venv makes its own kernel)")
+                if not args.json and not args.events:
+                    print(f"building the lock's environment in {args.venv}…", file=sys.stderr, flush=True)
+                venv = build_venv(resolve_lock_spec(spec)[0], args.venv, inherit=args.venv_inherit)
+                kernel = stack.enter_context(venv_kernel(venv))
+                environment, notes = venv.differences, (venv.note(),)
+            elif args.venv_inherit:
+                raise UsageError("--venv-inherit needs --venv DIR")
             result = run_replay(spec, against_current=args.against_current, timeout=args.timeout,
-                                kernel_name=args.kernel, out=args.out, reporter=reporter, env_base=env_base)
+                                kernel_name=kernel, out=args.out, reporter=reporter, env_base=env_base,
+                                environment=environment, notes=notes)
     except NotelockError as err:
         if args.events:
             reporter.message(f"error: {err}")

@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
             spec, env_base = args.lock, None
             if is_pack(args.lock):
                 spec, env_base = _unpacked(args.lock, stack)
-            kernel, environment, notes = args.kernel, None, ()
+            kernel, environment = args.kernel, None
+            notes: tuple[str, ...] = ()
             if args.venv:
                 if args.kernel:
                     raise UsageError("--venv and --kernel exclude each other (--venv makes its own kernel)")

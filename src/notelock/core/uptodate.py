@@ -112,6 +112,7 @@ def status(notebook: str | os.PathLike[str], lock_path: str | os.PathLike[str] |
     base = nb.absolute().parent
     cells = [c for c in lock.get("cells", []) if "superseded_by" not in c]
     _reads(lock, cells, base, result)
+    _imports(lock, base, result)
     if environment:
         _environment(lock, result)
     _cells(cells, base, result)
@@ -158,6 +159,28 @@ def _reads(lock: dict[str, Any], cells: list[dict[str, Any]], base: Path, result
                                         f"{str(node.get('content'))[9:21]} recorded, {str(content)[9:21]} now)")
     if files and not any("read by" in s for s in result.stale):
         result.checked.append(f"{files} read source{'s' if files != 1 else ''} unchanged")
+
+
+def _imports(lock: dict[str, Any], base: Path, result: Status) -> None:
+    """Each ``@import_…`` node's source lock still has the identity it was imported from."""
+    for nid, node in sorted(lock.get("nodes", {}).items()):
+        if node.get("op") != "import" or not isinstance(node.get("lock"), str):
+            continue
+        source = Path(node["lock"])
+        source = source if source.is_absolute() else base / source
+        if source.suffix == ".nlpack":
+            result.unknown.append(f"the import {nid} comes from a pack; packs are not re-read here")
+            continue
+        try:
+            identity = load_lock(source).get("identity")
+        except LockFileError as err:
+            result.stale.append(f"the source of import {nid} ({node.get('name')}) is unusable: {err}")
+            continue
+        if identity != node.get("source"):
+            result.stale.append(f"{node.get('name')} is imported from {node['lock']}, which changed since (identity "
+                                f"{str(node.get('source'))[9:21]} imported, {str(identity)[9:21]} now)")
+        else:
+            result.checked.append(f"import of {node.get('name')} unchanged")
 
 
 def _environment(lock: dict[str, Any], result: Status) -> None:

@@ -29,6 +29,7 @@ from typing import Any, TextIO
 
 from ..core import protocol, secrets
 from ..core import replay as plan
+from ..core.compose import check_imports
 from ..core.environment import EnvironmentCapture
 from ..core.errors import LockFileError, NotelockError, StoreError
 from ..core.history import resolve_lock_source
@@ -239,6 +240,7 @@ def run_replay(spec: str, *, against_current: bool = False, timeout: float = 600
     plan.check_replayable(lock)
     plan.check_secrets(lock, env_base)
     folder = lock_path.parent
+    check_imports(lock, folder)
     mode = "current" if against_current else "pinned"
     result = ReplayResult(lock=str(lock_path if name == lock_path.name else name), mode=mode)
     reporter.start(plan.node_count(lock), result.lock)

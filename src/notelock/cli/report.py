@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 from pathlib import Path
-from typing import Any
 
-from ..core.check import check_lock
 from ..core.errors import UsageError
-from ..core.history import resolve_lock_source
-from ..core.lockfile import atomic_write_bytes, load_lock
-from ..core.pack import is_pack, unpack
-from ..core.report import report_html
+from ..core.lockfile import atomic_write_bytes
+from ..core.report import report_for
 
 DESCRIPTION = """\
 Write one self-contained HTML page describing a lock, that opens in any
@@ -41,20 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def build(spec: str, replay: dict[str, Any] | None = None) -> tuple[str, str]:
-    """The page for *spec* (a lock, notebook, version or pack) and the lock's display name."""
-    if is_pack(spec):
-        with tempfile.TemporaryDirectory(prefix="notelock-report-") as tmp:
-            unpacked = unpack(spec, tmp)
-            name = f"{Path(spec).name}:{unpacked.lock_path.name}"
-            found = check_lock(unpacked.lock_path, name=name).as_dict()
-            lock = load_lock(unpacked.lock_path)
-            return report_html(lock, name, check=found, replay=replay, pack_id=unpacked.pack_id), name
-    lock, path, name = resolve_lock_source(spec)
-    check: dict[str, Any] | None = check_lock(path).as_dict() if name == path.name else None
-    return report_html(lock, name, check=check, replay=replay), name
-
-
 def run(args: argparse.Namespace) -> int:
     """Write the report."""
     replay = None
@@ -65,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.replay}: not a replay report (notelock replay --json): {err}") from None
         if not isinstance(replay, dict) or "verdicts" not in replay:
             raise UsageError(f"{args.replay}: not a replay report (notelock replay --json)")
-    page, name = build(args.lock, replay)
+    page, name = report_for(args.lock, replay)
     target = Path(args.output)
     if not target.absolute().parent.is_dir():
         raise UsageError(f"{target.parent}: no such folder")

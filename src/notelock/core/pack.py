@@ -67,6 +67,12 @@ _ENTRY = re.compile(r"^cache/[0-9a-f]{32}(-[0-9a-f]{1,64})?\.json$")
 ROLES = ("lock", "notebook", "signature", "environment", "snapshot", "cache-object", "cache-entry")
 
 
+class PackRefused(StoreError):
+    """A lock cannot be packed as asked: pinned objects are missing (named)."""
+
+    http_status = 409
+
+
 @dataclass
 class PackResult:
     """What ``pack`` wrote."""
@@ -196,7 +202,7 @@ def pack(lock_path: str | os.PathLike[str], out: str | os.PathLike[str], *, snap
     if snapshots:
         missing = missing_objects(lock, store)
         if missing:
-            raise StoreError(f"{lock_path.name}: cannot pack, {len(missing)} pinned object"
+            raise PackRefused(f"{lock_path.name}: cannot pack, {len(missing)} pinned object"
                              f"{'s are' if len(missing) != 1 else ' is'} not in {store.root}: "
                              + "; ".join(missing[:5]) + ("; …" if len(missing) > 5 else "")
                              + " (pack with --no-snapshots to leave them out)")
@@ -500,4 +506,4 @@ def _place(entries: list[dict[str, Any]], stage: Path, folder: Path, store: Stor
 
 
 __all__ = ["pack", "unpack", "verify_pack", "is_pack", "missing_objects", "read_manifest", "PackResult",
-           "Unpacked", "PackError", "PACK_SUFFIX", "DEFAULT_MAX_BYTES", "max_bytes_from_env"]
+           "Unpacked", "PackError", "PackRefused", "PACK_SUFFIX", "DEFAULT_MAX_BYTES", "max_bytes_from_env"]

@@ -14,9 +14,15 @@ cell with its node and source hash, the environment, the workflow and git.
 from __future__ import annotations
 
 import html
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
-from .lockfile import ordered_node_ids
+from .check import check_lock
+from .history import resolve_lock_source
+from .lockfile import load_lock, ordered_node_ids
+from .pack import is_pack, unpack
 from .render import node_label, short
 
 _CSS = """
@@ -240,4 +246,19 @@ def report_html(lock: dict[str, Any], name: str, *, check: dict[str, Any] | None
             f"<body><h1>{_e(title)}</h1>{''.join(head)}{body}</body></html>\n")
 
 
-__all__ = ["report_html", "graph_svg"]
+def report_for(spec: str | os.PathLike[str], replay: dict[str, Any] | None = None) -> tuple[str, str]:
+    """The page for *spec* (a lock, its notebook, ``NB.ipynb~N``, or a pack) and the
+    lock's display name; the offline check runs now (not for an earlier version)."""
+    if is_pack(spec):
+        with tempfile.TemporaryDirectory(prefix="notelock-report-") as tmp:
+            unpacked = unpack(spec, tmp)
+            name = f"{Path(spec).name}:{unpacked.lock_path.name}"
+            found = check_lock(unpacked.lock_path, name=name).as_dict()
+            lock = load_lock(unpacked.lock_path)
+            return report_html(lock, name, check=found, replay=replay, pack_id=unpacked.pack_id), name
+    lock, path, name = resolve_lock_source(str(spec))
+    check: dict[str, Any] | None = check_lock(path).as_dict() if name == path.name else None
+    return report_html(lock, name, check=check, replay=replay), name
+
+
+__all__ = ["report_html", "graph_svg", "report_for"]

@@ -138,3 +138,23 @@ def test_hostile_packs_are_refused(tmp_path, capsys, project):
         code, _, err = run(capsys, "unpack", str(path), "-C", str(tmp_path / "target"))
         assert code == 2 and message in err and err.count("\n") == 1, (path.name, err)
     assert not (tmp_path / "evil").exists()
+
+
+def test_a_pack_replays_where_its_sources_do_not_exist(project, tmp_path, capsys):
+    """The small notebook reads data.csv, which no pack holds: the snapshot stands in."""
+    import os
+    import subprocess
+    import sys
+
+    pack = tmp_path / "run.nlpack"
+    assert run(capsys, "pack", str(project / LOCK), "-o", str(pack))[0] == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "NOTELOCK_STORE"}
+    proc = subprocess.run([sys.executable, "-m", "notelock", "replay", str(pack), "--json"], cwd=elsewhere,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+    report = json.loads(proc.stdout)
+    assert {v["verdict"] for v in report["verdicts"]} == {"reproduced"}
+    [read] = [v for v in report["verdicts"] if v["op"] == "read"]
+    assert "data.csv: source not available" in read["detail"], read

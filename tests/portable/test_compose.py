@@ -112,3 +112,19 @@ def test_the_imported_value_is_the_trained_one(projects, capsys):
     fit = next(n for n in t["nodes"].values() if n["op"] == "fit")
     assert hash_value(imported.value).digest == fit["output"] == imported.fields["content"]
     assert imported.value.get_params()["max_depth"] == 3
+
+
+def test_a_pack_as_the_source(projects, capsys):
+    """Training ships a pack (with its cache); inference imports from the pack."""
+    train = projects / "train" / "train.ipynb"
+    assert run(capsys, "lock", str(train))[0] == 0
+    assert run(capsys, "pack", str(train), "-o", str(projects / "train.nlpack"), "--with-cache")[0] == 0
+    shutil.rmtree(projects / "train")  # only the pack is left
+    write_notebook(projects / "infer" / "infer.ipynb",
+                   [c.replace("../train/train.lock.json", "../train.nlpack") for c in INFER])
+    code, _, err = run(capsys, "lock", str(projects / "infer" / "infer.ipynb"))
+    assert code == 0, err
+    [imp] = imports(load_lock(projects / "infer" / "infer.lock.json")).values()
+    assert imp["lock"] == "../train.nlpack"
+    assert run(capsys, "status", str(projects / "infer" / "infer.ipynb"))[0] == 0
+    assert run(capsys, "replay", str(projects / "infer" / "infer.lock.json"))[0] == 0

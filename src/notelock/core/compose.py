@@ -77,6 +77,8 @@ def find_import(spec: str, name: str, base: str | os.PathLike[str]) -> Imported:
         raise UsageError(f"%lock use: {name!r} is not a variable name")
     base = Path(base)
     path = _source_lock(spec, base)
+    given = Path(spec).expanduser()
+    given = given if given.is_absolute() else base / given
     lock = load_lock(path)
     cells = [c for c in lock.get("cells", []) if c.get("locked") and c.get("node") and not c.get("error")
              and "superseded_by" not in c and name in (lock["nodes"][c["node"]].get("writes") or {})]
@@ -94,7 +96,7 @@ def find_import(spec: str, name: str, base: str | os.PathLike[str]) -> Imported:
             break
     if found is None:
         raise StoreError(f"{path.name}: {name} is not pinned in its store {store.root} (run its cell with "
-                         "%%lock --cache, which keeps the values it wrote)")
+                         "%%lock --cache, which keeps the values it wrote; a pack needs notelock pack --with-cache)")
     data = store.get_bytes(found["object"])  # verified against its name
     value = cache.load_value(data, str(found.get("format", "pickle")))
     if hash_value(value).digest != content:
@@ -102,8 +104,8 @@ def find_import(spec: str, name: str, base: str | os.PathLike[str]) -> Imported:
                          f"({short(content)}); refusing to use it")
     origin = next((nid for nid in cell.get("nodes", []) if lock["nodes"][nid].get("output") == content),
                   cell["node"])
-    try:
-        shown = os.path.relpath(path, base)
+    try:  # the lock (or the pack) as it was named, relative to the importing notebook
+        shown = os.path.relpath(given if is_pack(given) else path, base)
     except ValueError:
         shown = str(path)
     fields = {"source": lock["identity"], "node": origin, "content": content}

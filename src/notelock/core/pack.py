@@ -392,6 +392,15 @@ def _describe(member: str) -> str:
     return member
 
 
+def pack_identity(path: str | os.PathLike[str]) -> str | None:
+    """The identity of the lock a pack holds, from its manifest (members not re-hashed)."""
+    p = Path(path)
+    with _open_zip(p) as zf:
+        manifest, _pack_id = read_manifest(zf, p.name)
+    identity = manifest.get("identity")
+    return identity if isinstance(identity, str) else None
+
+
 def verify_pack(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> tuple[dict[str, Any], str]:
     """Check every member of the pack at *path* against its manifest, writing nothing.
 
@@ -505,5 +514,5 @@ def _place(entries: list[dict[str, Any]], stage: Path, folder: Path, store: Stor
             os.replace(source, folder / entry["name"])
 
 
-__all__ = ["pack", "unpack", "verify_pack", "is_pack", "missing_objects", "read_manifest", "PackResult",
+__all__ = ["pack", "unpack", "verify_pack", "pack_identity", "is_pack", "missing_objects", "read_manifest", "PackResult",
            "Unpacked", "PackError", "PackRefused", "PACK_SUFFIX", "DEFAULT_MAX_BYTES", "max_bytes_from_env"]

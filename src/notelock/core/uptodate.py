@@ -35,6 +35,7 @@ from .environment import installed_packages
 from .errors import LockFileError, NotFoundError
 from .lockfile import load_lock, lock_path_for
 from .nodes import describe_source
+from .pack import PackError, is_pack, pack_identity
 from .workflow import WorkflowTracker
 
 CURRENT, STALE, CANNOT_TELL = "current", "stale", "cannot tell"
@@ -168,12 +169,9 @@ def _imports(lock: dict[str, Any], base: Path, result: Status) -> None:
             continue
         source = Path(node["lock"])
         source = source if source.is_absolute() else base / source
-        if source.suffix == ".nlpack":
-            result.unknown.append(f"the import {nid} comes from a pack; packs are not re-read here")
-            continue
         try:
-            identity = load_lock(source).get("identity")
-        except LockFileError as err:
+            identity = pack_identity(source) if is_pack(source) else load_lock(source).get("identity")
+        except (LockFileError, PackError) as err:
             result.stale.append(f"the source of import {nid} ({node.get('name')}) is unusable: {err}")
             continue
         if identity != node.get("source"):

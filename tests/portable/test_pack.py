@@ -158,3 +158,13 @@ def test_a_pack_replays_where_its_sources_do_not_exist(project, tmp_path, capsys
     assert {v["verdict"] for v in report["verdicts"]} == {"reproduced"}
     [read] = [v for v in report["verdicts"] if v["op"] == "read"]
     assert "data.csv: source not available" in read["detail"], read
+
+
+def test_a_pipe_is_never_opened_as_a_pack(tmp_path, capsys):
+    import os
+
+    fifo = tmp_path / "run.nlpack"
+    os.mkfifo(fifo)
+    for verb in (["unpack", str(fifo), "-C", str(tmp_path / "u")], ["check", str(fifo)]):
+        code, _, err = run(capsys, *verb)
+        assert code == 2 and "not a regular file" in err

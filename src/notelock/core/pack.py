@@ -27,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -113,6 +114,8 @@ def is_pack(path: str | os.PathLike[str]) -> bool:
     if p.name.endswith(PACK_SUFFIX):
         return True
     try:
+        if not stat.S_ISREG(p.stat().st_mode):
+            return False  # never open a pipe or a device to look: it may block
         with open(p, "rb") as fh:
             head = fh.read(30 + len(MANIFEST))
     except OSError:
@@ -309,6 +312,8 @@ class PackError(NotelockError):
 
 def _open_zip(path: Path) -> zipfile.ZipFile:
     try:
+        if path.exists() and not path.is_dir() and not stat.S_ISREG(path.stat().st_mode):
+            raise PackError(f"{path}: not a regular file (a pipe or a device cannot be a pack)")
         return zipfile.ZipFile(path)
     except FileNotFoundError:
         raise PackError(f"{path}: no such pack") from None

@@ -12,8 +12,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from portable_helpers import write_data, write_notebook
 
-from conftest import write_data, write_notebook
 from notelock.cli import main
 from notelock.core.lockfile import load_lock
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from portable_helpers import LOCK, NB
 
-from conftest import LOCK, NB
 from notelock.cli import main
 from notelock.core.hashing import hash_file
 

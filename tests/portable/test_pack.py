@@ -7,8 +7,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from portable_helpers import LOCK, NB
 
-from conftest import LOCK, NB
 from notelock.cli import main
 from notelock.core.hashing import hash_bytes
 from notelock.core.lockfile import load_lock

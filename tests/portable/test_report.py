@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from portable_helpers import LOCK, write_data, write_notebook
 
-from conftest import LOCK, write_data, write_notebook
 from kernel_utils import run_notebook
 from notelock.cli import main
 from notelock.core.lockfile import load_lock

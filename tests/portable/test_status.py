@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from portable_helpers import NB, write_data, write_notebook
 
-from conftest import NB, write_data, write_notebook
 from notelock.cli import main
 from notelock.core.lockfile import load_lock
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..core.check import Finding, check_lock
 from ..core.errors import UsageError
 from ..core.history import split_spec
-from ..core.pack import is_pack, unpack
+from ..core.unpack import is_pack, unpack
 
 DESCRIPTION = """\
 Check a lock file, or a pack, without running anything: the lock validates,

@@ -11,7 +11,7 @@ from contextlib import ExitStack
 
 from ..core.errors import NotelockError, UsageError
 from ..core.history import resolve_lock_spec
-from ..core.pack import is_pack, unpack
+from ..core.unpack import is_pack, unpack
 from ..headless.replay import EventsReporter, Reporter, TextReporter, run_replay
 from ..headless.venv import build_venv, venv_kernel
 from . import args as args_

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..core.pack import unpack
+from ..core.unpack import unpack
 
 DESCRIPTION = """\
 Unpack a pack into DIR (default: the current folder): the lock and notebook

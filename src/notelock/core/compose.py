@@ -29,8 +29,8 @@ from . import cache
 from .errors import NotFoundError, StoreError, UsageError
 from .hashing import hash_value
 from .lockfile import load_lock
-from .pack import is_pack, unpack, verify_pack
 from .store import DEFAULT_STORE_DIR, short, store_for
+from .unpack import is_pack, unpack, verify_pack
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -22,8 +22,8 @@ from typing import Any
 from .check import check_lock
 from .history import resolve_lock_source
 from .lockfile import load_lock, ordered_node_ids
-from .pack import is_pack, unpack
 from .render import node_label, short
+from .unpack import is_pack, unpack
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222;padding:0 1em}

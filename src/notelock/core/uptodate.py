@@ -35,7 +35,7 @@ from .environment import installed_packages
 from .errors import LockFileError, NotFoundError
 from .lockfile import load_lock, lock_path_for
 from .nodes import describe_source
-from .pack import PackError, is_pack, pack_identity
+from .unpack import PackError, is_pack, pack_identity
 from .workflow import WorkflowTracker
 
 CURRENT, STALE, CANNOT_TELL = "current", "stale", "cannot tell"

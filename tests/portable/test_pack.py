@@ -168,3 +168,12 @@ def test_a_pipe_is_never_opened_as_a_pack(tmp_path, capsys):
     for verb in (["unpack", str(fifo), "-C", str(tmp_path / "u")], ["check", str(fifo)]):
         code, _, err = run(capsys, *verb)
         assert code == 2 and "not a regular file" in err
+
+
+def test_verify_takes_a_pack_too(project, tmp_path, capsys):
+    pack = tmp_path / "run.nlpack"
+    assert run(capsys, "pack", str(project / LOCK), "-o", str(pack))[0] == 0
+    code, out, err = run(capsys, "verify", str(pack), "--runs", "2", "--json")
+    assert code == 0, out + err
+    report = json.loads(out)
+    assert report["lock"] == "run.nlpack:small.lock.json" and all(row["holds"] for row in report["nodes"])

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         with ExitStack() as stack:
             spec, env_base = args.lock, None
             if is_pack(args.lock):
-                spec, env_base = _unpacked(args.lock, stack)
+                spec, env_base = unpacked_lock(args.lock, stack)
             kernel, environment = args.kernel, None
             notes: tuple[str, ...] = ()
             if args.venv:
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _unpacked(pack: str, stack: ExitStack) -> tuple[str, dict[str, str]]:
+def unpacked_lock(pack: str, stack: ExitStack) -> tuple[str, dict[str, str]]:
     """Unpack *pack* (verified) into a temporary folder removed after the replay;
     the replay uses the store unpacked there, whatever NOTELOCK_STORE says."""
     folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="notelock-pack-"))

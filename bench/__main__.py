@@ -57,6 +57,7 @@ def _sections(size: dict[str, int]) -> dict[str, Callable[[], list[dict[str, Any
         "cache": optional("bench.cache", "bench_cache"),
         "replay": optional("bench.replay", "bench_replay"),
         "session": optional("bench.session", "bench_long_session"),
+        "status": optional("bench.status", "bench_status"),
     }
 
 

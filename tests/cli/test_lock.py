@@ -41,7 +41,7 @@ def test_four_notebooks_two_jobs_then_one_broken(tmp_path, capsys):
     kept = locks[notebooks[2]].read_bytes()
 
     write_notebook(notebooks[2], ["x = 2", "y = x * 2", "raise RuntimeError('broken on purpose')"])
-    assert main(args) == 1
+    assert main([*args, "--force"]) == 1  # --force: the unchanged ones run again too
     out = capsys.readouterr().out
     rows = {Path(line.split()[0]).name: line for line in out.splitlines()[1:-1]}
     assert "failed" in rows["nb2.ipynb"] and "cell 3 (In [3]) raised RuntimeError: broken on purpose" in rows["nb2.ipynb"]

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import NotelockError, UsageError
-from ..core.lockfile import lock_path_for
+from ..core.lockfile import load_lock, lock_path_for
+from ..core.uptodate import CURRENT, status
 from ..headless.build import build_lock
 from . import args as args_
 
@@ -32,6 +33,10 @@ of its own, every cell recorded as if it were %%lock. A failing cell fails
 that notebook's build and leaves its previous lock untouched; the other
 notebooks still build.
 
+A notebook whose lock is current (notelock status: the notebook, every read's
+source and the environment unchanged) is not run again, as a build tool skips
+an up-to-date target; it is listed as "current". --force runs it anyway.
+
 With --no-execute nothing runs: the lock beside each notebook is checked
 against the notebook (workflow.checksum) and copied to --output-dir if given.
 
@@ -44,6 +49,7 @@ examples:
   notelock lock fraud_detection.ipynb
   notelock lock notebooks/*.ipynb --jobs 2 --output-dir locks/
   notelock lock fraud_detection.ipynb --no-execute
+  notelock lock fraud_detection.ipynb --force
 """
 
 
@@ -63,6 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="kernel to run in (default: each notebook's kernelspec)")
     p.add_argument("--no-execute", action="store_true",
                    help="do not run anything: check the existing locks are fresh (and copy them to --output-dir)")
+    p.add_argument("--force", action="store_true",
+                   help="run every notebook, even one whose lock is current")
     p.set_defaults(func=run)
 
 
@@ -71,7 +79,7 @@ class Outcome:
     """One notebook's build, as the final table shows it."""
 
     notebook: Path
-    status: str  # "ok", "fresh", "failed"
+    status: str  # "ok", "fresh", "current" (skipped), "failed"
     identity: str = ""
     nodes: int | None = None
     seconds: float | None = None
@@ -93,6 +101,11 @@ def run(args: argparse.Namespace) -> int:
     progress = _Progress(len(notebooks))
 
     def one(nb: Path) -> Outcome:
+        if not args.no_execute and not args.force:
+            skipped = skip_current(nb, targets[nb])
+            if skipped is not None:
+                progress.done(skipped)
+                return skipped
         outcome = build_one(nb, targets[nb], execute=not args.no_execute, timeout=args.timeout,
                             kernel_name=args.kernel)
         progress.done(outcome)
@@ -126,6 +139,24 @@ def build_one(notebook: Path, target: Path, *, execute: bool, timeout: int | Non
         print(f"{notebook.name}: {line}", file=sys.stderr)
     return Outcome(notebook, "ok" if execute else "fresh", identity=result.identity,
                    nodes=len(result.lock.get("nodes", {})), seconds=result.seconds, target=target)
+
+
+def skip_current(notebook: Path, target: Path) -> Outcome | None:
+    """The outcome of a notebook whose lock is current (not run), else None; says
+    per notebook why it is (or is not) skipped."""
+    started = time.perf_counter()
+    try:
+        verdict = status(notebook, target)
+    except NotelockError:
+        return None
+    if verdict.state != CURRENT:
+        if verdict.reasons() != ["no lock"]:
+            print(f"{notebook.name}: running: lock {verdict.state} ({verdict.reasons()[0]})", file=sys.stderr)
+        return None
+    print(f"{notebook.name}: lock is current, not run again (--force to run it anyway)", file=sys.stderr)
+    lock = load_lock(target)
+    return Outcome(notebook, "current", identity=lock["identity"], nodes=len(lock.get("nodes", {})),
+                   seconds=time.perf_counter() - started, target=target)
 
 
 def _check_notebooks(values: list[str]) -> list[Path]:
@@ -200,8 +231,10 @@ def format_table(outcomes: list[Outcome]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r[:-1], widths)) + "  " + r[-1] for r in rows]
     ok = sum(o.exit_code == 0 for o in outcomes)
-    lines.append(f"{ok} of {len(outcomes)} built" if ok == len(outcomes) else
-                 f"{ok} of {len(outcomes)} built, {len(outcomes) - ok} failed")
+    current = sum(o.status == "current" for o in outcomes)
+    lines.append((f"{ok} of {len(outcomes)} built" if ok == len(outcomes) else
+                  f"{ok} of {len(outcomes)} built, {len(outcomes) - ok} failed")
+                 + (f" ({current} current, not run again)" if current else ""))
     return "\n".join(line.rstrip() for line in lines)
 
 

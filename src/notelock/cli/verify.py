@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import ExitStack
+from pathlib import Path
 
 from ..core.errors import UsageError
 from ..core.history import resolve_lock_source
 from ..core.replay import stability
+from ..core.unpack import is_pack
 from ..headless.replay import Reporter, run_replay
 from . import args as args_
-from .replay import add_run_arguments
+from .replay import add_run_arguments, unpacked_lock
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,14 +32,20 @@ def run(args: argparse.Namespace) -> int:
     """Replay ``--runs`` times, then print the stability table."""
     if args.runs < 1:
         raise UsageError("--runs must be at least 1")
-    recorded, _path, name = resolve_lock_source(args.lock)
-    runs = []
-    for i in range(args.runs):
-        if not args.json:
-            print(f"run {i + 1}/{args.runs}…", file=sys.stderr, flush=True)
-        result = run_replay(args.lock, against_current=args.against_current, timeout=args.timeout,
-                            kernel_name=args.kernel, reporter=Reporter())
-        runs.append(result.verdicts)
+    with ExitStack() as stack:
+        spec, env_base = args.lock, None
+        if is_pack(args.lock):  # replayed from a temporary folder, as replay does
+            spec, env_base = unpacked_lock(args.lock, stack)
+        recorded, _path, name = resolve_lock_source(spec)
+        if spec != args.lock:
+            name = f"{Path(args.lock).name}:{name}"
+        runs = []
+        for i in range(args.runs):
+            if not args.json:
+                print(f"run {i + 1}/{args.runs}…", file=sys.stderr, flush=True)
+            result = run_replay(spec, against_current=args.against_current, timeout=args.timeout,
+                                kernel_name=args.kernel, reporter=Reporter(), env_base=env_base)
+            runs.append(result.verdicts)
     table = stability(recorded, runs)
     code = 0 if all(row["holds"] for row in table) else 1
     if args.json:

@@ -242,6 +242,14 @@ def _node_reasons(na: dict[str, Any], nb: dict[str, Any], a: dict[str, Any], b: 
         if na.get("content") != nb.get("content"):
             reasons.append("content changed")
         return reasons, details
+    if op == "import":
+        if na.get("source") != nb.get("source"):
+            reasons.append(f"{nb.get('lock')} changed (lock {str(na.get('source'))[9:21]} → "
+                           f"{str(nb.get('source'))[9:21]})")
+        if na.get("content") != nb.get("content"):
+            reasons.append(f"imported {nb.get('name')} changed ({str(na.get('content'))[9:21]} → "
+                           f"{str(nb.get('content'))[9:21]})")
+        return reasons, details
     if op == "cell":
         if na.get("code") != nb.get("code"):
             reasons.append("code changed")

@@ -182,6 +182,11 @@ def _packages() -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
+def installed_packages() -> dict[str, str]:
+    """Every distribution installed for this Python, as the environment section records them."""
+    return _packages()
+
+
 def _threads() -> list[dict[str, Any]]:
     """Native thread pools loaded in this process (BLAS, OpenMP), via threadpoolctl."""
     try:

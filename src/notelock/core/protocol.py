@@ -56,6 +56,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "cap the store's size: least recently used cache objects are evicted first", "you"),
     Setting("NOTELOCK_SNAPSHOT_MAX_BYTES", "size", "1GiB",
             "reads larger than this are recorded by hash only, never copied into the store", "you"),
+    Setting("NOTELOCK_PACK_MAX_BYTES", "size", "64GiB",
+            "the largest total size a pack may hold or unpack to (`notelock pack`, `unpack`)", "you"),
     Setting("NOTELOCK_ALLOW_DIRTY", "flag", "0",
             "record runs from a git tree with uncommitted changes without a warning", "you"),
     Setting("NOTELOCK_IMAGE", "text", None, "the container image the kernel runs in", "you"),

@@ -29,6 +29,7 @@ from .._version import __version__
 from . import canonical, codeinfo, datareads, hashing, lockfile, nodes, secrets
 from .canonical import IncrementalDumper, to_plain
 from .environment import rng_state_hash
+from .errors import UsageError
 from .events import EventManager
 from .interceptors import READERS, InterceptorRegistry
 from .producers import Producers, is_trivial
@@ -471,6 +472,14 @@ class Session:
         if run is not None:
             run.inner.append(nid)
         return nid
+
+    # ------------------------------------------------------------ imports
+    def add_import(self, fields: dict[str, Any], facts: dict[str, Any], value: Any) -> str:
+        """Record an ``@import_…`` node for *value*, a value another lock pins
+        (see :mod:`notelock.core.compose`); returns its id. Only inside a locked cell."""
+        if self.current is None or not self.current.locked:
+            raise UsageError("%lock use records an import: run it inside a %%lock cell")
+        return self._add_node("import", fields, facts, [(fields["content"], value)], 0.0)
 
     # ------------------------------------------------------------ reads
     def before_read(self, reader: str, func: Callable, args: tuple, kwargs: dict) -> dict[str, Any] | None:

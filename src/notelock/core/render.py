@@ -30,6 +30,8 @@ def node_label(node: dict[str, Any]) -> str:
         if node.get("rows") is not None and node.get("columns") is not None:
             label += f" — {node['rows']:,} × {node['columns']:,}"
         return label
+    if op == "import":
+        return f"import {node.get('name', '?')} from {node.get('lock', '?')}"
     if op == "cell":
         writes = list(node.get("writes", {}))
         shown = ", ".join(writes[:4]) + (f", +{len(writes) - 4}" if len(writes) > 4 else "")

@@ -29,6 +29,7 @@ from typing import Any, TextIO
 
 from ..core import protocol, secrets
 from ..core import replay as plan
+from ..core.compose import check_imports
 from ..core.environment import EnvironmentCapture
 from ..core.errors import LockFileError, NotelockError, StoreError
 from ..core.history import resolve_lock_source
@@ -220,8 +221,13 @@ class _Events:
 
 def run_replay(spec: str, *, against_current: bool = False, timeout: float = 600, kernel_name: str | None = None,
                out: str | None = None, reporter: Reporter | None = None,
-               env_base: dict[str, str] | None = None) -> ReplayResult:
+               env_base: dict[str, str] | None = None, environment: list[str] | None = None,
+               notes: tuple[str, ...] = ()) -> ReplayResult:
     """Replay the lock named by *spec*; see the module docstring.
+
+    *environment*, when given, is how the kernel's environment differs from
+    the lock's (a replay in another venv: the driver's own would be the wrong
+    one to compare); *notes* are said after it.
 
     Raises :class:`NotelockError` (exit code 2) for an unusable lock: one
     that does not load, has hidden state, or needs a store object that is
@@ -234,6 +240,7 @@ def run_replay(spec: str, *, against_current: bool = False, timeout: float = 600
     plan.check_replayable(lock)
     plan.check_secrets(lock, env_base)
     folder = lock_path.parent
+    check_imports(lock, folder)
     mode = "current" if against_current else "pinned"
     result = ReplayResult(lock=str(lock_path if name == lock_path.name else name), mode=mode)
     reporter.start(plan.node_count(lock), result.lock)
@@ -243,9 +250,11 @@ def run_replay(spec: str, *, against_current: bool = False, timeout: float = 600
         result.messages.append(text)
         reporter.message(text)
 
-    result.environment = _environment_lines(lock, folder)
+    result.environment = _environment_lines(lock, folder) if environment is None else environment
     if result.environment:
         say("environment differs from the lock's: " + "; ".join(result.environment))
+    for note in notes:
+        say(note)
 
     work = Path(tempfile.mkdtemp(prefix="notelock-replay-"))
     try:

@@ -16,6 +16,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import HTML, display
 
 from ..core import protocol
+from ..core.compose import find_import
 from ..core.environment import seed_everything
 from ..core.errors import NotelockError
 from ..core.render import LockView, environment_html, status_html
@@ -80,7 +81,7 @@ class LockMagics(Magics):
     @argument("command", nargs="?", default="show",
               help="show (default) | export [PATH] | status | env | seed N | allow-dirty | diff OTHER"
                    " | snapshot on|off|limit SIZE | store [PATH] | strict on|off"
-                   " | contract deterministic|nondeterministic")
+                   " | contract deterministic|nondeterministic | use LOCK|PACK NAME")
     @argument("args", nargs="*", help="arguments of the command")
     @line_magic("lock")  # type: ignore[arg-type]
     def lock_line(self, line: str) -> None:
@@ -120,6 +121,12 @@ class LockMagics(Magics):
             how replay verifies cells that declare nothing (recorded in the
             lock); a cell overrides it with ``--deterministic``,
             ``--nondeterministic`` or ``--rtol/--atol``.
+
+        ``%lock use LOCK|PACK NAME``
+            inside a ``%%lock`` cell: bind NAME to the value another lock
+            pins (its cell ran under ``%%lock --cache``), verified by its
+            content hash, recorded as an ``@import_…`` node whose identity
+            covers the source lock's identity and the node it came from.
 
         Examples
         --------
@@ -193,6 +200,21 @@ class LockMagics(Magics):
 
     def _cmd_strict(self, args: list[str]) -> None:
         print(self.recording.contracts.set_strict(args))
+
+    def _cmd_use(self, args: list[str]) -> None:
+        if len(args) != 2:
+            raise UsageError("usage: %lock use LOCK|PACK NAME (inside a %%lock cell)")
+        session = self.recording.session
+        if session.current is None or not session.current.locked:
+            raise UsageError("%lock use records an import: run it inside a %%lock cell")
+        imported = find_import(args[0], args[1], session.base_dir)
+        facts = dict(imported.facts)
+        hooks = self.recording.store_hooks
+        if hooks is not None:  # the importing lock pins its own copy
+            facts["snapshot"] = hooks.store().put_bytes(imported.data)
+        session.add_import(imported.fields, facts, imported.value)
+        session.ns[args[1]] = imported.value  # the user's namespace
+        print(imported.line())
 
     def _cmd_contract(self, args: list[str]) -> None:
         print(self.recording.contracts.set_contract(args))

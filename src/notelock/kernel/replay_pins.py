@@ -85,6 +85,14 @@ class ReplayPins:
             return
         if self.mode != "pinned":
             return
+        if (token.get("query") is None and "content" not in token and token.get("path")
+                and entry.get("snapshot") and entry.get("snapshot_format") == "file"):
+            # the source is not there (a pack replayed elsewhere): the snapshot is the input
+            path = self._snapshot_or_stop(entry)
+            token["call"] = _replace_source(func, args, kwargs, str(path))
+            token["content"] = entry.get("content")
+            token["_served"] = token["_missing"] = True
+            return
         if "content" in token and token.get("query") is None:
             if token["content"] == entry.get("content"):
                 return
@@ -109,7 +117,15 @@ class ReplayPins:
                     token["_served"] = True
                     token["content"] = entry.get("content")
                     return _read_snapshot(pins._snapshot_or_stop(entry), entry)
-                result = func(*args, **kwargs)
+                try:
+                    result = func(*args, **kwargs)
+                except Exception:
+                    if not entry.get("snapshot"):
+                        raise
+                    # the database is not there (a pack replayed elsewhere): serve what was read
+                    path = pins._snapshot_or_stop(entry)
+                    token["_served"] = token["_missing"] = True
+                    return _read_snapshot(path, entry)
                 post = token.get("_post")
                 if post is not None:  # a stream: hash the table it was read into
                     result = post(result)
@@ -214,6 +230,8 @@ class ReplayPins:
         else:
             change = schemas.compare(entry.get("schema"), entry.get("rows"), entry.get("schema"), entry.get("rows"))
         text = schemas.message(entry.get("label") or schemas.source_label(token), change)
+        if token.get("_missing"):
+            text = f"{entry.get('label') or schemas.source_label(token)}: source not available"
         diverged = not served
         how = token["_served"] if isinstance(token.get("_served"), str) else None
         self.emit({"event": "read", "node": entry.get("node"), "position": entry.get("position"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -25,6 +26,8 @@ from tornado import web
 from notelock.core.diff import diff_locks
 from notelock.core.errors import BusyError, NotelockError, http_status
 from notelock.core.lockfile import load_lock, lock_path_for
+from notelock.core.pack import PACK_SUFFIX, pack
+from notelock.core.report import report_for
 from notelock.core.secrets import redact_text
 from notelock.core.workflow import notebook_checksum
 
@@ -186,6 +189,57 @@ class ExportHandler(NotelockHandler):
         self.finish(data)
 
 
+def _download(handler: NotelockHandler, name: str, content_type: str, data: bytes) -> None:
+    handler.set_header("Content-Disposition",
+                       f"attachment; filename=\"{_ascii_name(name)}\"; filename*=UTF-8''{quote(name)}")
+    handler.set_header("Cache-Control", "no-store")
+    handler.finish(data, set_content_type=content_type)  # APIHandler would say JSON
+
+
+def _build_pack(lock_file: Path, snapshots: bool, cache: bool) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="notelock-pack-") as tmp:
+        out = Path(tmp) / "run.nlpack"
+        pack(lock_file, out, snapshots=snapshots, cache=cache)
+        return out.read_bytes()
+
+
+class PackHandler(NotelockHandler):
+    """``GET /notelock/pack?path=NB.ipynb``: the lock's pack, as a download."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        lock_api, lock_file = self.existing_lock(self.get_query_argument("path", None))
+        snapshots = _flag(self, "snapshots", True)
+        cache = _flag(self, "cache", False)
+        loop = asyncio.get_running_loop()
+        data = await loop.run_in_executor(None, _build_pack, lock_file, snapshots, cache)
+        name = PurePosixPath(lock_api).name[: -len(LOCK_SUFFIX)] + PACK_SUFFIX
+        _download(self, name, "application/zip", data)
+
+
+class ReportHandler(NotelockHandler):
+    """``GET /notelock/report?path=NB.ipynb``: the audit report, as an HTML download."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        lock_api, lock_file = self.existing_lock(self.get_query_argument("path", None))
+        loop = asyncio.get_running_loop()
+        page, _name = await loop.run_in_executor(None, report_for, str(lock_file))
+        name = PurePosixPath(lock_api).name[: -len(LOCK_SUFFIX)] + ".report.html"
+        _download(self, name, "text/html; charset=utf-8", page.encode("utf-8"))
+
+
+def _flag(handler: NotelockHandler, name: str, default: bool) -> bool:
+    value = handler.get_query_argument(name, None)
+    if value is None:
+        return default
+    if value not in ("0", "1", "true", "false"):
+        raise web.HTTPError(400, f"{name} must be 0 or 1, got {value[:20]!r}")
+    return value in ("1", "true")
+
+
 def _ascii_name(name: str) -> str:
     return "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
 
@@ -301,6 +355,8 @@ ROUTES: list[tuple[str, type[NotelockHandler]]] = [
     (r"notelock/lock", LockHandler),
     (r"notelock/export", ExportHandler),
     (r"notelock/diff", DiffHandler),
+    (r"notelock/pack", PackHandler),
+    (r"notelock/report", ReportHandler),
     (r"notelock/replay", ReplayHandler),
     (r"notelock/replay/(?P<job_id>[0-9a-f]{32})", ReplayJobHandler),
 ]

@@ -7,7 +7,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { IDiffReply, ILockReply, IReplayJob } from './tokens';
+import { IDiffReply, ILockReply, ILockState, IReplayJob } from './tokens';
 
 /** An error answer of the API, with the server's one-line message. */
 export class NotelockRequestError extends Error {
@@ -53,9 +53,17 @@ async function json<T>(response: Promise<Response>): Promise<T> {
   return (await (await response).json()) as T;
 }
 
-/** The lock beside a notebook and its status. */
-export function fetchLock(path: string): Promise<ILockReply> {
-  return json(request('lock', { path }));
+/**
+ * The lock beside a notebook and its status. `inputs: 'hash'` reads input
+ * files whose size or mtime changed to check them for drift.
+ */
+export function fetchLock(path: string, inputs: 'stat' | 'hash' = 'stat'): Promise<ILockReply> {
+  return json(request('lock', { path, inputs }));
+}
+
+/** The notebook's status against its lock, also when the lock does not load. */
+export function fetchStatus(path: string): Promise<ILockState> {
+  return json(request('status', { path }));
 }
 
 /** The lock file's exact bytes, and the name to save it under. */

@@ -10,6 +10,7 @@ authorization, resolving paths inside the server root, and turning
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from notelock.core.diff import diff_locks
 from notelock.core.errors import BusyError, NotelockError, http_status
 from notelock.core.lockfile import load_lock, lock_path_for
 from notelock.core.secrets import redact_text
-from notelock.core.workflow import notebook_checksum
+from notelock.core.status import notebook_status
 
 from . import paths
 from .config import NotelockExtension
@@ -89,6 +90,17 @@ class NotelockHandler(APIHandler):
             raise web.HTTPError(404, f"no lock file: {lock_api}")
         return lock_api, lock_file
 
+    def notebook_and_lock(self) -> tuple[str, str, Path, Path]:
+        """``(notebook api path, lock api path, notebook, lock file)`` of ``?path=NB.ipynb``."""
+        nb_api = self.get_query_argument("path", None)
+        lock_api = self.lock_api_path(nb_api)
+        if not str(nb_api).endswith(".ipynb"):
+            raise web.HTTPError(400, f"not a notebook: {nb_api}")
+        notebook = self.resolve(nb_api)
+        if not notebook.is_file():
+            raise web.HTTPError(404, f"no such notebook: {nb_api}")
+        return str(nb_api), lock_api, notebook, self.resolve(lock_api)
+
     async def load(self, lock_file: Path) -> dict[str, Any]:
         """Load and validate a lock file off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(None, load_lock, lock_file)
@@ -140,31 +152,49 @@ class LockHandler(NotelockHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        nb_api = self.get_query_argument("path", None)
-        lock_api = self.lock_api_path(nb_api)
-        if not str(nb_api).endswith(".ipynb"):
-            raise web.HTTPError(400, f"not a notebook: {nb_api}")
-        notebook = self.resolve(nb_api)
-        if not notebook.is_file():
-            raise web.HTTPError(404, f"no such notebook: {nb_api}")
-        lock_file = self.resolve(lock_api)
+        nb_api, lock_api, notebook, lock_file = self.notebook_and_lock()
 
+        inputs = _inputs_param(self)
         loop = asyncio.get_running_loop()
-        checksum = await loop.run_in_executor(None, notebook_checksum, notebook)
+        lock = await self.load(lock_file) if lock_file.is_file() else None
+        state = await loop.run_in_executor(
+            None, functools.partial(notebook_status, notebook, lock_file, inputs=inputs, lock=lock))
         reply: dict[str, Any] = {
             "path": nb_api,
             "lock_path": lock_api,
-            "checksum": checksum,
+            "checksum": state.checksum,
             "status": "missing",
+            "state": state.to_json(),
             "lock": None,
         }
-        if lock_file.is_file():
-            lock = await self.load(lock_file)
+        if lock is not None:
             recorded = (lock.get("workflow") or {}).get("checksum")
             reply["lock"] = lock
-            reply["status"] = "up to date" if recorded == checksum else "stale"
+            reply["status"] = "up to date" if recorded == state.checksum else "stale"
         self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps(reply))
+
+
+def _inputs_param(handler: NotelockHandler) -> str:
+    inputs = handler.get_query_argument("inputs", "stat")
+    if inputs not in ("stat", "hash"):
+        raise web.HTTPError(400, "'inputs' must be 'stat' or 'hash'")
+    return inputs
+
+
+class StatusHandler(NotelockHandler):
+    """``GET /notelock/status?path=NB.ipynb``: the notebook's status against its lock, even a broken one."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        nb_api, lock_api, notebook, lock_file = self.notebook_and_lock()
+        state = await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(notebook_status, notebook, lock_file, inputs=_inputs_param(self)))
+        reply = state.to_json()
+        reply["message"] = self._hide_root(redact_text(reply["message"]))
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps({"path": nb_api, "lock_path": lock_api, **reply}))
 
 
 class ExportHandler(NotelockHandler):
@@ -299,6 +329,7 @@ def _number(handler: NotelockHandler, name: str, kind: type) -> Any:
 #: The one route table: (path under the base URL, handler). docs/rest.md follows it.
 ROUTES: list[tuple[str, type[NotelockHandler]]] = [
     (r"notelock/lock", LockHandler),
+    (r"notelock/status", StatusHandler),
     (r"notelock/export", ExportHandler),
     (r"notelock/diff", DiffHandler),
     (r"notelock/replay", ReplayHandler),

@@ -124,6 +124,7 @@ def _code_differences(lock: dict[str, Any], nb_cells: list[dict[str, Any]]) -> t
     by_id = {c["id"]: c for c in nb_cells if c.get("id")}
     edited: list[dict[str, Any]] = []
     matched: set[int] = set()
+    unmatched: list[dict[str, Any]] = []  # executions without a cell id whose code is nowhere now
     for _, cell in _current_cells(lock):
         recorded = str(cell.get("source", ""))
         nb_cell = by_id.get(cell.get("cell_id")) if cell.get("cell_id") else None
@@ -135,8 +136,18 @@ def _code_differences(lock: dict[str, Any], nb_cells: list[dict[str, Any]]) -> t
         same = [c for c in nb_cells if c["index"] not in matched and _same(c["source"], recorded)]
         if same:
             matched.add(same[0]["index"])
+        elif cell.get("cell_id"):
+            edited.append(_cell_entry(None, cell, "removed"))
         else:
-            edited.append(_cell_entry(None, cell, "removed" if cell.get("cell_id") else "edited"))
+            unmatched.append(cell)
+    # Without ids, an execution whose code is gone pairs with the next notebook
+    # cell nobody matched: the same cell, edited.
+    spare = [c for c in nb_cells if c["index"] not in matched and c["source"].strip()]
+    for cell in unmatched:
+        nb_cell = spare.pop(0) if spare else None
+        if nb_cell is not None:
+            matched.add(nb_cell["index"])
+        edited.append(_cell_entry(nb_cell, cell, "edited" if nb_cell is not None else "removed"))
     not_in_lock = [_cell_entry(c, None, "not run") for c in nb_cells
                    if c["index"] not in matched and c["source"].strip()]
     return edited, not_in_lock
@@ -243,12 +254,11 @@ def notebook_status(notebook_path: str | os.PathLike[str], lock_path: str | os.P
         edited, not_in_lock = _code_differences(lock, nb_cells)
         # Cells the kernel never ran count only when the code is not known to be the same.
         changed = edited + ([] if code_same else not_in_lock)
-    if same_file and workflow.get("saved") is False:
-        unsaved, _ = _code_differences(lock, nb_cells)
+    unsaved = _code_differences(lock, nb_cells)[0] if same_file and workflow.get("saved") is False else []
+    if unsaved:
         status.state = "ran unsaved code"
         status.cells = [dict(c, change="unsaved") for c in unsaved][:_MAX_NAMED]
-        where = f" ({_named(unsaved)})" if unsaved else ""
-        status.message = f"the lock ran code that is not saved in {notebook.name}{where}: save, then re-run"
+        status.message = f"the lock ran code that is not saved in {notebook.name} ({_named(unsaved)}): save it"
     elif changed or (recorded_parts is not None and not code_same and workflow.get("saved") is not False
                      and not same_file):
         status.state = "code changed"

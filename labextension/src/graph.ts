@@ -10,7 +10,7 @@ import { ILock, INodeVerdict } from './tokens';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const CHAR_WIDTH = 6.2; // of the 11px UI font of titles
-const ID_CHAR_WIDTH = 5.8; // of the 9.5px monospace font of ids
+const ID_CHAR_WIDTH = 6.1; // of the 10px monospace font of ids
 const NODE_HEIGHT = 34;
 const PADDING = 8;
 
@@ -99,8 +99,9 @@ export function renderGraph(lock: ILock, options: IGraphOptions = {}): SVGSVGEle
   const layout = layoutGraph(lock);
   const root = svg('svg', {
     class: 'jp-notelock-graph',
-    // Shrinks to the sidebar's width (never grows past its natural size).
-    style: `max-width: ${layout.width}px`,
+    // Natural size: readable at any sidebar width; the wrapper scrolls (pan).
+    width: layout.width,
+    height: layout.height,
     viewBox: `0 0 ${layout.width} ${layout.height}`,
     role: 'img',
     'aria-label': `Graph of ${layout.nodes.length} nodes`

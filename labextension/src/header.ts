@@ -1,23 +1,79 @@
 /** The header of the sidebar: the notebook, its status against the lock, workflow facts. */
 import { Child, badge, h } from './dom';
 import { nodesInOrder, shortHash } from './model';
-import { ILockReply } from './tokens';
+import { ILockReply, ILockState } from './tokens';
 
-const STATUS_TEXT: Record<string, string> = {
+/** The badge's words for each state (docs/rest.md, `state`). */
+const STATE_TEXT: Record<string, string> = {
   'up to date': 'up to date',
-  stale: 'stale',
-  missing: 'no lock yet'
+  'code changed': 'code changed',
+  'metadata changed': 'metadata changed',
+  'ran unsaved code': 'ran unsaved code',
+  'inputs drifted': 'inputs drifted',
+  unreadable: 'lock unreadable',
+  missing: 'no lock yet',
+  stale: 'stale'
 };
 
-const STATUS_TITLE: Record<string, string> = {
-  'up to date': 'The lock was recorded from the notebook as it is saved now',
-  stale: 'The saved notebook changed since the lock was recorded',
-  missing: 'Run a %%lock cell to record one'
+const STATE_TITLE: Record<string, string> = {
+  'up to date': 'The lock ran the code of the notebook as it is saved now',
+  'code changed': 'Code cells of the saved notebook differ from what the lock ran: re-run them',
+  'metadata changed': 'Only notebook metadata or markdown changed since the lock: the code is the same',
+  'ran unsaved code': 'The lock ran code that is not saved: save the notebook',
+  'inputs drifted': 'A file the lock read now holds other data',
+  unreadable: 'The lock file does not load',
+  missing: 'Run a %%lock cell to record one',
+  stale: 'The saved notebook changed since the lock was recorded'
 };
+
+/** One line under the badge: which cells, which field, which inputs. */
+export function stateDetail(state: ILockState): string {
+  const cells = state.cells.map(c =>
+    typeof c.index === 'number' ? `cell ${c.index}` : typeof c.execution_count === 'number' ? `[${c.execution_count}]` : 'a cell'
+  );
+  const list = (items: string[]) =>
+    items.length > 3 ? `${items.slice(0, 3).join(', ')} and ${items.length - 3} more` : items.join(', ');
+  switch (state.state) {
+    case 'code changed':
+      return cells.length ? `changed: ${list(cells)}` : 'the order of the cells changed';
+    case 'ran unsaved code':
+      return `not saved: ${list(cells)}`;
+    case 'metadata changed':
+      return `only ${list(state.fields)}`;
+    case 'inputs drifted':
+      return `changed since the lock: ${list(state.drifted.map(d => d.path))}`;
+    case 'unreadable':
+      return state.message;
+    default:
+      return '';
+  }
+}
+
+/** The status badge and its detail line (the state when the server sent one). */
+export function renderStatus(reply: ILockReply): HTMLElement {
+  const state = reply.state;
+  const key = state?.state ?? reply.status;
+  const wrapper = h(
+    'div',
+    { class: 'jp-notelock-status-line' },
+    h(
+      'span',
+      { class: 'jp-notelock-status', 'data-status': key, title: state?.message || STATE_TITLE[key] || '' },
+      STATE_TEXT[key] ?? key
+    )
+  );
+  const detail = state ? stateDetail(state) : '';
+  if (detail) {
+    wrapper.append(h('span', { class: 'jp-notelock-status-detail', title: state?.message }, detail));
+  }
+  if (state?.recovery) {
+    wrapper.append(h('div', { class: 'jp-notelock-recovery' }, 'To recover: ', state.recovery));
+  }
+  return wrapper;
+}
 
 /** Header: status, workflow checksum, git commit (+ dirty), lock identity. */
 export function renderHeader(reply: ILockReply): HTMLElement {
-  const status = reply.status;
   const lock = reply.lock;
   const header = h(
     'div',
@@ -25,17 +81,9 @@ export function renderHeader(reply: ILockReply): HTMLElement {
     h(
       'div',
       { class: 'jp-notelock-header-title' },
-      h('span', { class: 'jp-notelock-notebook', title: reply.path }, reply.path.split('/').pop() ?? reply.path),
-      h(
-        'span',
-        {
-          class: 'jp-notelock-status',
-          'data-status': status,
-          title: STATUS_TITLE[status] ?? ''
-        },
-        STATUS_TEXT[status] ?? status
-      )
-    )
+      h('span', { class: 'jp-notelock-notebook', title: reply.path }, reply.path.split('/').pop() ?? reply.path)
+    ),
+    renderStatus(reply)
   );
   if (!lock) {
     header.append(

@@ -6,76 +6,184 @@ import {
   formatDuration,
   nodeBadges,
   nodeLabel,
-  nodesInOrder,
-  shortHash
+  currentNodes,
+  shortHash,
+  upstreamSources
 } from './model';
 import { ILock, INodeVerdict } from './tokens';
 
 export interface INodeListOptions {
   selected?: string | null;
   verdicts?: Map<string, INodeVerdict>;
+  /** A click (or Enter) on a row. */
   onSelect?: (id: string) => void;
   /** Shown right under the selected row (its details), if given. */
   expanded?: HTMLElement | null;
+  /** Inputs drifted since the lock (node id → why), from the status. */
+  drifted?: Map<string, string>;
 }
 
-/** The nodes in execution order, one row each. */
-export function renderNodeList(lock: ILock, options: INodeListOptions = {}): HTMLElement {
-  const list = h('ul', { class: 'jp-notelock-nodes', role: 'listbox', 'aria-label': 'Lock nodes' });
+function nodeRow(lock: ILock, id: string, options: INodeListOptions, superseded: boolean): HTMLElement {
+  const node = lock.nodes[id];
   const durations = lock.run?.durations_s ?? {};
-  for (const id of nodesInOrder(lock)) {
-    const node = lock.nodes[id];
-    const verdict = options.verdicts?.get(id);
-    const badges = nodeBadges(lock, id, verdict);
-    const item = h(
-      'li',
-      {
-        class:
-          'jp-notelock-node' +
-          (options.selected === id ? ' jp-mod-selected' : '') +
-          (badges.some(b => b.kind === 'diverged') ? ' jp-mod-diverged' : ''),
-        'data-id': id,
-        'data-op': node.op,
-        role: 'option',
-        tabindex: '0',
-        'aria-selected': options.selected === id ? 'true' : 'false',
-        title: id
-      },
-      icon(node.op),
+  const verdict = options.verdicts?.get(id);
+  const badges = nodeBadges(lock, id, verdict);
+  const drift = options.drifted?.get(id);
+  if (drift && !badges.some(b => b.kind === 'drifted')) {
+    badges.push({ kind: 'drifted', text: 'drifted', title: drift });
+  }
+  const selected = options.selected === id;
+  const item = h(
+    'li',
+    {
+      class:
+        'jp-notelock-node' +
+        (selected ? ' jp-mod-selected' : '') +
+        (superseded ? ' jp-mod-superseded' : '') +
+        (badges.some(b => b.kind === 'diverged') ? ' jp-mod-diverged' : ''),
+      'data-id': id,
+      'data-op': node.op,
+      role: 'option',
+      // roving tabindex: one stop for the list, arrows move inside it
+      tabindex: selected ? '0' : '-1',
+      'aria-selected': selected ? 'true' : 'false',
+      title: id
+    },
+    icon(node.op),
+    h(
+      'span',
+      { class: 'jp-notelock-node-main' },
+      h('span', { class: 'jp-notelock-node-label' }, nodeLabel(lock, id)),
+      ['fit', 'predict', 'transform', 'score'].includes(node.op) && !superseded ? renderLineage(lock, id, options) : null,
       h(
         'span',
-        { class: 'jp-notelock-node-main' },
-        h('span', { class: 'jp-notelock-node-label' }, nodeLabel(lock, id)),
-        h(
-          'span',
-          { class: 'jp-notelock-node-meta' },
-          h('code', { class: 'jp-notelock-node-id' }, id),
-          durations[id] !== undefined
-            ? h('span', { class: 'jp-notelock-node-duration' }, formatDuration(durations[id]))
-            : null,
-          ...badges.map(b => badge(b.kind, b.text, b.title)),
-          verdict ? renderVerdictTag(verdict) : null
-        )
+        { class: 'jp-notelock-node-meta' },
+        h('code', { class: 'jp-notelock-node-id' }, id),
+        superseded ? badge('superseded', 'earlier run', 'A later execution of the same cell replaced this one') : null,
+        durations[id] !== undefined ? h('span', { class: 'jp-notelock-node-duration' }, formatDuration(durations[id])) : null,
+        ...badges.map(b => badge(b.kind, b.text, b.title)),
+        verdict ? renderVerdictTag(verdict) : null
       )
+    )
+  );
+  if (options.onSelect) {
+    item.addEventListener('click', event => {
+      if (!(event.target as HTMLElement).closest('.jp-notelock-source-link')) {
+        options.onSelect!(id);
+      }
+    });
+  }
+  return item;
+}
+
+/** The data a model or prediction came from, as links to the read nodes. */
+function renderLineage(lock: ILock, id: string, options: INodeListOptions): HTMLElement | null {
+  const sources = upstreamSources(lock, id);
+  if (!sources.length) {
+    return null;
+  }
+  const line = h('span', { class: 'jp-notelock-lineage' }, 'from ');
+  sources.forEach((source, i) => {
+    const drift = options.drifted?.get(source.id);
+    const link = h(
+      'a',
+      {
+        href: '#',
+        class: 'jp-notelock-source-link' + (drift ? ' jp-mod-drifted' : ''),
+        'data-id': source.id,
+        title: `${source.where}${source.shape ? ' — ' + source.shape : ''}\n${source.content}${drift ? '\n' + drift : ''}`
+      },
+      source.where.split('/').pop() ?? source.where
     );
-    if (options.onSelect) {
-      const select = () => options.onSelect!(id);
-      item.addEventListener('click', select);
-      item.addEventListener('keydown', event => {
-        if (event.key === 'Enter' || event.key === ' ') {
-          event.preventDefault();
-          select();
-        }
-      });
+    link.addEventListener('click', event => {
+      event.preventDefault();
+      event.stopPropagation();
+      options.onSelect?.(source.id);
+    });
+    line.append(i ? ', ' : '', link);
+  });
+  return line;
+}
+
+/** Arrow keys, Home and End move through the options; Enter or Space opens one. */
+function listKeys(list: HTMLElement, onSelect?: (id: string) => void): void {
+  list.addEventListener('keydown', event => {
+    const options = [...list.querySelectorAll<HTMLElement>('.jp-notelock-node')].filter(el => !el.closest('details:not([open])'));
+    const current = (event.target as HTMLElement).closest<HTMLElement>('.jp-notelock-node');
+    if (!current || !options.length) {
+      return;
     }
-    list.append(item);
+    const index = options.indexOf(current);
+    let next: HTMLElement | undefined;
+    switch (event.key) {
+      case 'ArrowDown':
+        next = options[Math.min(index + 1, options.length - 1)];
+        break;
+      case 'ArrowUp':
+        next = options[Math.max(index - 1, 0)];
+        break;
+      case 'Home':
+        next = options[0];
+        break;
+      case 'End':
+        next = options[options.length - 1];
+        break;
+      case 'Enter':
+      case ' ':
+        event.preventDefault();
+        event.stopPropagation(); // never to the notebook's command handler
+        onSelect?.(current.dataset.id as string);
+        return;
+      default:
+        return;
+    }
+    event.preventDefault();
+    event.stopPropagation();
+    for (const option of options) {
+      option.tabIndex = option === next ? 0 : -1;
+    }
+    next?.focus();
+  });
+}
+
+/**
+ * The kernel's current nodes in execution order, one row each, with the
+ * nodes a re-execution superseded folded under the row that replaced them.
+ */
+export function renderNodeList(lock: ILock, options: INodeListOptions = {}): HTMLElement {
+  const list = h('ul', { class: 'jp-notelock-nodes', role: 'listbox', 'aria-label': 'Lock nodes' });
+  const { order, folded } = currentNodes(lock);
+  for (const id of order) {
+    list.append(nodeRow(lock, id, options, !!lock.nodes[id].superseded));
     if (options.selected === id && options.expanded) {
-      list.append(h('li', { class: 'jp-notelock-node-expanded' }, options.expanded));
+      list.append(h('li', { class: 'jp-notelock-node-expanded', role: 'presentation' }, options.expanded));
     }
+    const earlier = folded.get(id) ?? [];
+    if (earlier.length) {
+      const group = h('ul', { class: 'jp-notelock-superseded-list', role: 'group', 'aria-label': 'Earlier runs' });
+      for (const old of earlier) {
+        group.append(nodeRow(lock, old, options, true));
+        if (options.selected === old && options.expanded) {
+          group.append(h('li', { class: 'jp-notelock-node-expanded', role: 'presentation' }, options.expanded));
+        }
+      }
+      const fold = h(
+        'details',
+        { class: 'jp-notelock-superseded' },
+        h('summary', {}, `${earlier.length} earlier run${earlier.length === 1 ? '' : 's'}`),
+        group
+      ) as HTMLDetailsElement;
+      fold.open = earlier.includes(options.selected ?? '');
+      list.append(h('li', { class: 'jp-notelock-superseded-item', role: 'presentation' }, fold));
+    }
+  }
+  if (!list.querySelector('[tabindex="0"]')) {
+    list.querySelector<HTMLElement>('.jp-notelock-node')?.setAttribute('tabindex', '0');
   }
   if (!list.childElementCount) {
     list.append(h('li', { class: 'jp-notelock-empty' }, 'No nodes recorded yet.'));
   }
+  listKeys(list, options.onSelect);
   return list;
 }
 
@@ -83,7 +191,13 @@ export function renderNodeList(lock: ILock, options: INodeListOptions = {}): HTM
 export function renderDetails(
   lock: ILock,
   id: string,
-  options: { verdict?: INodeVerdict; onSelect?: (id: string) => void } = {}
+  options: {
+    verdict?: INodeVerdict;
+    onSelect?: (id: string) => void;
+    /** "Go to cell": moves the focus into the notebook, on request only. */
+    onReveal?: (id: string) => void;
+    drifted?: Map<string, string>;
+  } = {}
 ): HTMLElement {
   const node = lock.nodes[id];
   const details = h('div', { class: 'jp-notelock-details', 'data-id': id });
@@ -125,6 +239,36 @@ export function renderDetails(
   const duration = lock.run?.durations_s?.[id];
   fact('duration', duration !== undefined ? formatDuration(duration) : null);
   details.append(facts);
+  if (options.onReveal && cell) {
+    const reveal = h('button', { class: 'jp-Button jp-mod-styled jp-notelock-reveal', type: 'button' }, 'Go to cell');
+    reveal.addEventListener('click', () => options.onReveal!(id));
+    details.append(reveal);
+  }
+
+  const sources = node.op === 'read' ? [] : upstreamSources(lock, id);
+  if (sources.length) {
+    details.append(
+      h('h4', {}, 'Data'),
+      table(
+        ['source', 'shape', 'content', 'changed since?'],
+        sources.map(source => {
+          const link = h('a', { href: '#', class: 'jp-notelock-source-link', 'data-id': source.id, title: source.where }, source.where);
+          link.addEventListener('click', event => {
+            event.preventDefault();
+            options.onSelect?.(source.id);
+          });
+          const drift = options.drifted?.get(source.id);
+          return [
+            link,
+            source.shape,
+            h('code', { title: source.content }, shortHash(source.content, 12)),
+            drift ? badge('drifted', 'changed', drift) : h('span', { class: 'jp-notelock-muted' }, 'no')
+          ];
+        }),
+        'jp-notelock-sources'
+      )
+    );
+  }
 
   const inputs = node.inputs ?? [];
   if (inputs.length) {

@@ -10,8 +10,25 @@ const RESULT_TEXT: Record<string, string> = {
 };
 
 /** A replay: progress while it runs, then the result and every verdict. */
-export function renderReplay(lock: ILock | null, job: IReplayJob, onSelect?: (id: string) => void): HTMLElement {
-  const section = h('div', { class: 'jp-notelock-replay', 'data-status': job.status });
+export interface IReplayOptions {
+  onSelect?: (id: string) => void;
+  /** The close button of the panel. */
+  onClose?: () => void;
+  /** "Replay on current data" (`--against-current`), offered after drift. */
+  onReplayCurrent?: () => void;
+  /** The lock changed since this replay: its verdicts are of an earlier lock. */
+  stale?: boolean;
+}
+
+/** Inputs a finished replay served from snapshots because their source changed. */
+export function driftedInputs(job: IReplayJob): string[] {
+  const drifted = (job.summary as { drifted?: unknown } | null)?.drifted;
+  return Array.isArray(drifted) ? (drifted as string[]) : [];
+}
+
+export function renderReplay(lock: ILock | null, job: IReplayJob, options: IReplayOptions = {}): HTMLElement {
+  const onSelect = options.onSelect;
+  const section = h('div', { class: 'jp-notelock-replay', 'data-status': job.status, role: 'region', 'aria-label': 'Replay' });
   const total = job.progress.total ?? 0;
   const done = job.progress.done;
   const bar = h('progress', {
@@ -29,11 +46,35 @@ export function renderReplay(lock: ILock | null, job: IReplayJob, onSelect?: (id
   } else {
     headline = RESULT_TEXT[job.result ?? ''] ?? `finished (exit ${job.exit_code})`;
   }
+  const drifted = job.status === 'done' ? driftedInputs(job) : [];
+  const fromSnapshots = drifted.length > 0 && job.result === 'reproduced' && !job.against_current;
+  if (fromSnapshots) {
+    headline = `reproduced from snapshots — ${drifted.length} input${drifted.length === 1 ? '' : 's'} changed since the lock`;
+  }
+  const title = h('div', { class: 'jp-notelock-replay-title' }, job.against_current ? 'Replay on current data' : 'Replay');
+  if (options.onClose) {
+    const close = h('button', { class: 'jp-notelock-close', type: 'button', 'aria-label': 'Close the replay', title: 'Close' }, '×');
+    close.addEventListener('click', options.onClose);
+    title.append(close);
+  }
   section.append(
-    h('div', { class: 'jp-notelock-replay-title' }, 'Replay'),
+    title,
     bar,
-    h('div', { class: 'jp-notelock-replay-result', 'data-result': job.result ?? job.status }, headline)
+    h(
+      'div',
+      { class: 'jp-notelock-replay-result', 'data-result': fromSnapshots ? 'drifted' : job.result ?? job.status },
+      headline
+    )
   );
+  if (options.stale) {
+    section.append(h('div', { class: 'jp-notelock-stale-note' }, 'The lock changed since this replay: these verdicts are of the earlier lock.'));
+  }
+  if (fromSnapshots && options.onReplayCurrent) {
+    const again = h('button', { class: 'jp-Button jp-mod-styled jp-mod-accept jp-notelock-replay-current', type: 'button' }, 'Replay on current data');
+    again.title = 'Replay with today\'s data instead of the snapshots (notelock replay --against-current), to see what the change does downstream';
+    again.addEventListener('click', options.onReplayCurrent);
+    section.append(again);
+  }
   if (job.verdicts.length) {
     const list = h('ul', { class: 'jp-notelock-verdicts' });
     for (const verdict of job.verdicts) {

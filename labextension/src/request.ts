@@ -83,10 +83,9 @@ export function fetchDiff(a: string, b: string): Promise<IDiffReply> {
 }
 
 /** Start replaying a lock file; returns the new job. */
-export function startReplay(path: string): Promise<IReplayJob> {
-  return json(
-    request('replay', {}, { method: 'POST', body: JSON.stringify({ path }) })
-  );
+export function startReplay(path: string, againstCurrent = false): Promise<IReplayJob> {
+  const body = againstCurrent ? { path, against_current: true } : { path };
+  return json(request('replay', {}, { method: 'POST', body: JSON.stringify(body) }));
 }
 
 /**

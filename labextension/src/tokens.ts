@@ -179,6 +179,8 @@ export interface IReplayJob {
   error: string | null;
   stderr: string;
   events: number;
+  /** Started with `against_current` (on today's data, not the snapshots). */
+  against_current?: boolean;
 }
 
 /** `GET /notelock/diff` */

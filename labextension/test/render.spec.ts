@@ -184,7 +184,7 @@ describe('node list', () => {
     const selected: string[] = [];
     const el = renderNodeList(loadLock(), { onSelect: id => selected.push(id), selected: PREDICT });
     (el.querySelector(`[data-id="${FIT}"]`) as HTMLElement).click();
-    el.querySelector(`[data-id="${READ_CSV}"]`)!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }));
+    el.querySelector(`[data-id="${READ_CSV}"]`)!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
     expect(selected).toEqual([FIT, READ_CSV]);
     expect(el.querySelector('.jp-mod-selected')!.getAttribute('data-id')).toBe(PREDICT);
   });

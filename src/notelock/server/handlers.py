@@ -258,11 +258,14 @@ class ReplayHandler(NotelockHandler):
         path = body.get("path") if isinstance(body, dict) else None
         if not isinstance(path, str):
             raise web.HTTPError(400, "the body must be JSON: {\"path\": \"NB.lock.json\"}")
+        against_current = body.get("against_current", False)
+        if not isinstance(against_current, bool):
+            raise web.HTTPError(400, "'against_current' must be true or false")
         lock_api, lock_file = self.existing_lock(path)
         await self.load(lock_file)  # a lock that does not validate is refused now, not later
         jobs = self.service.jobs
         try:
-            job = await jobs.start(lock_file, lock_api)
+            job = await jobs.start(lock_file, lock_api, against_current=against_current)
         except BusyError as err:
             raise web.HTTPError(429, str(err)) from None
         except OSError as err:

@@ -48,7 +48,10 @@ export function renderReplay(lock: ILock | null, job: IReplayJob, options: IRepl
   }
   const drifted = job.status === 'done' ? driftedInputs(job) : [];
   const fromSnapshots = drifted.length > 0 && job.result === 'reproduced' && !job.against_current;
-  if (fromSnapshots) {
+  const told = (job.summary as { headline?: unknown } | null)?.headline;
+  if (job.status === 'done' && typeof told === 'string' && told) {
+    headline = told; // the CLI's own words (notelock.core.replay.headline)
+  } else if (fromSnapshots) {
     headline = `reproduced from snapshots — ${drifted.length} input${drifted.length === 1 ? '' : 's'} changed since the lock`;
   }
   const title = h('div', { class: 'jp-notelock-replay-title' }, job.against_current ? 'Replay on current data' : 'Replay');

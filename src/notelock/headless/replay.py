@@ -136,9 +136,12 @@ class TextReporter(Reporter):
             self.bar.close()
             self.bar = None
         s = result.summary
-        self._write(f"{s.get('reproduced', 0)} reproduced, {s.get('reproduced_within_tolerance', 0)} within "
+        title = s.get("headline") or plan.headline(s, result.exit_code, mode=result.mode)
+        self._write(f"{title}: {s.get('reproduced', 0)} reproduced, {s.get('reproduced_within_tolerance', 0)} within "
                     f"tolerance, {s.get('not_verified', 0)} not verified, {s.get('DIVERGED', 0)} diverged"
                     f" → exit {result.exit_code}")
+        if s.get("drifted") and result.mode == "pinned" and result.exit_code == 0:
+            self._write(f"to replay on the current data: notelock replay {result.lock} --against-current")
 
 
 # ---------------------------------------------------------------- running
@@ -267,6 +270,7 @@ def run_replay(spec: str, *, against_current: bool = False, timeout: float = 600
         result.summary = judge.summary()
         result.exit_code = plan.exit_code(judge, mode=mode, failed=failed)
         result.summary["exit_code"] = result.exit_code
+        result.summary["headline"] = plan.headline(result.summary, result.exit_code, mode=mode)
         if out and replay_lock.is_file():
             target = Path(out)
             if target.resolve() == lock_path.resolve():

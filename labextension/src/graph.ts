@@ -64,9 +64,11 @@ export function layoutGraph(lock: ILock): IGraphLayout {
   }
   dagre.layout(g);
   const graph = g.graph();
+  // An empty graph has no extent (dagre says -Infinity).
+  const extent = (value: number | undefined) => (ids.length && Number.isFinite(value) ? Math.ceil(value as number) : 0);
   return {
-    width: Math.ceil(graph.width ?? 0),
-    height: Math.ceil(graph.height ?? 0),
+    width: extent(graph.width),
+    height: extent(graph.height),
     nodes: ids.map(id => {
       const n = g.node(id);
       return { id, op: lock.nodes[id].op, title: graphTitle(lock, id), x: n.x, y: n.y, width: n.width, height: n.height };

@@ -207,7 +207,9 @@ def test_an_edit_run_without_saving_is_ran_unsaved_code_and_the_rerun_folds(lab,
 
     panel = page.locator(PANEL)
     before = {nid for nid, n in _lock(lab)["nodes"].items() if n["op"] == "fit"}
-    editor = page.locator(".jp-Cell .jp-InputArea-editor", has_text="max_depth=10")
+    editors = page.locator(".jp-Cell .jp-InputArea-editor")
+    index = editors.evaluate_all("els => els.findIndex(e => e.textContent.includes('max_depth=10'))")
+    editor = editors.nth(index)
     editor.locator(".cm-line", has_text="max_depth=10").click()
     page.keyboard.press("End")
     for _ in range(len(", random_state=42)")):

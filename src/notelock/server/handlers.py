@@ -13,6 +13,7 @@ import asyncio
 import functools
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -25,6 +26,7 @@ from tornado import web
 
 from notelock.core.diff import diff_locks
 from notelock.core.errors import BusyError, NotelockError, http_status
+from notelock.core.history import load_version, log_rows
 from notelock.core.lockfile import load_lock, lock_path_for
 from notelock.core.secrets import redact_text
 from notelock.core.status import notebook_status
@@ -221,26 +223,57 @@ def _ascii_name(name: str) -> str:
 
 
 class DiffHandler(NotelockHandler):
-    """``GET /notelock/diff?a=A.lock.json&b=B.lock.json``: the semantic diff."""
+    """``GET /notelock/diff?a=BEFORE&b=AFTER``: the semantic diff (``~N``: a kept version)."""
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        a_api, a_file = self.existing_lock(_lock_param(self, "a"))
-        b_api, b_file = self.existing_lock(_lock_param(self, "b"))
-        a = await self.load(a_file)
-        b = await self.load(b_file)
+        a_api, a = await self.load_spec(_lock_param(self, "a"))
+        b_api, b = await self.load_spec(_lock_param(self, "b"))
         diff = await asyncio.get_running_loop().run_in_executor(None, diff_locks, a, b)
         self.finish(json.dumps({"a": a_api, "b": b_api, "diff": diff}))
+
+    async def load_spec(self, spec: str) -> tuple[str, dict[str, Any]]:
+        """A lock file, or a kept version of it (``NB.ipynb~N``, ``NB.lock.json~N``)."""
+        match = _VERSION.match(spec)
+        path, number = (match.group("path"), int(match.group("n"))) if match else (spec, 0)
+        lock_api, lock_file = (self.lock_api_path(path), None) if number else self.existing_lock(path)
+        if number:
+            lock_file = self.resolve(lock_api)
+            lock = await asyncio.get_running_loop().run_in_executor(None, load_version, lock_file, number)
+            return f"{lock_api}~{number}", lock
+        assert lock_file is not None
+        return lock_api, await self.load(lock_file)
+
+
+_VERSION = re.compile(r"^(?P<path>.+?)~(?P<n>[1-9][0-9]{0,5})$")
 
 
 def _lock_param(handler: NotelockHandler, name: str) -> str:
     value = handler.get_query_argument(name, None)
     if not value:
         raise web.HTTPError(400, f"missing the '{name}' parameter")
-    if not value.endswith(LOCK_SUFFIX):
-        raise web.HTTPError(400, f"'{name}' must be a lock file ({LOCK_SUFFIX}): {value}")
+    base = _VERSION.sub(r"\g<path>", value)
+    if not (base.endswith(LOCK_SUFFIX) or (base != value and base.endswith(".ipynb"))):
+        raise web.HTTPError(400, f"'{name}' must be a lock file ({LOCK_SUFFIX}) or a kept version (NB.ipynb~N): {value}")
     return value
+
+
+class VersionsHandler(NotelockHandler):
+    """``GET /notelock/versions?path=NB.ipynb``: the current lock and its kept versions, newest first."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        lock_api = self.lock_api_path(self.get_query_argument("path", None))
+        lock_file = self.resolve(lock_api)
+        rows = await asyncio.get_running_loop().run_in_executor(None, log_rows, lock_file)
+        folder = PurePosixPath(lock_api).parent
+        versions = [{"spec": (folder / row["spec"]).as_posix(), "number": row["number"], "when": row["when"],
+                     "identity": row["identity"], "commit": row["commit"],
+                     "change": self._hide_root(redact_text(row["change"]))} for row in rows]
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps({"lock_path": lock_api, "versions": versions}))
 
 
 class ReplayHandler(NotelockHandler):
@@ -335,6 +368,7 @@ ROUTES: list[tuple[str, type[NotelockHandler]]] = [
     (r"notelock/status", StatusHandler),
     (r"notelock/export", ExportHandler),
     (r"notelock/diff", DiffHandler),
+    (r"notelock/versions", VersionsHandler),
     (r"notelock/replay", ReplayHandler),
     (r"notelock/replay/(?P<job_id>[0-9a-f]{32})", ReplayJobHandler),
 ]

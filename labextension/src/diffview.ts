@@ -42,15 +42,28 @@ function diffSection(title: string, ...content: Child[]): HTMLElement {
   return h('div', { class: 'jp-notelock-diff-section' }, h('h4', {}, title), ...content);
 }
 
+/** A unified diff with a class per line (added, removed, hunk header) for colouring. */
+export function renderCodeDiff(text: string): HTMLElement {
+  const pre = h('pre', { class: 'jp-notelock-source jp-notelock-diff-code' });
+  for (const line of text.split('\n')) {
+    const kind = line.startsWith('+++') || line.startsWith('---') ? 'file'
+      : line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : line.startsWith('@@') ? 'hunk' : 'same';
+    pre.append(h('span', { class: `jp-notelock-diff-line jp-mod-${kind}` }, line), '\n');
+  }
+  return pre;
+}
+
 /**
- * A semantic diff (docs/diff.md): what changed first (root causes), what
- * followed, data, code and parameter changes; anything else as a tree.
+ * A semantic diff (docs/diff.md) of a → b, read before → after: what the
+ * user changed on top (notebook parameters, estimator parameters, data),
+ * then the nodes, root causes first, then the code as a coloured unified
+ * diff; workflow and environment folded.
  */
 export function renderDiff(reply: IDiffReply): HTMLElement {
   const el = h(
     'div',
     { class: 'jp-notelock-diff' },
-    h('div', { class: 'jp-notelock-diff-title' }, 'Diff ', h('code', {}, reply.a), ' → ', h('code', {}, reply.b))
+    h('div', { class: 'jp-notelock-diff-title' }, h('code', {}, reply.a), ' → ', h('code', {}, reply.b))
   );
   const diff = reply.diff as Record<string, unknown> | null;
   if (!diff || typeof diff !== 'object' || !('identical' in diff)) {
@@ -76,6 +89,31 @@ export function renderDiff(reply: IDiffReply): HTMLElement {
     }
     el.append(h('div', { class: 'jp-notelock-diff-summary', 'data-identical': 'false' }, parts.join(' · ')));
   }
+  const notebookParams = diff.notebook_parameters as Record<string, { a: unknown; b: unknown }> | undefined;
+  if (notebookParams && Object.keys(notebookParams).length) {
+    el.append(
+      diffSection(
+        'Notebook parameters',
+        h('ul', { class: 'jp-notelock-diff-params' }, ...Object.entries(notebookParams).map(([name, ab]) =>
+          h('li', {}, h('code', {}, name), ': ', h('code', {}, valueText(ab.a)), ' → ', h('code', {}, valueText(ab.b)))))
+      )
+    );
+  }
+  const params = list('parameters') as { estimator?: string; lines?: string[] }[];
+  if (params.length) {
+    el.append(
+      diffSection(
+        'Parameters',
+        h('ul', { class: 'jp-notelock-diff-params' }, ...params.map(p => h('li', {}, h('code', {}, lastName(p.estimator)), ' ', (p.lines ?? []).join(', '))))
+      )
+    );
+  }
+  const data = list('data') as { message?: string; source?: string; status?: string }[];
+  if (data.length) {
+    el.append(
+      diffSection('Data', h('ul', {}, ...data.map(d => h('li', {}, d.message ?? `${d.source ?? ''}: ${d.status ?? 'changed'}`))))
+    );
+  }
   if (nodes.length) {
     const ul = h('ul', { class: 'jp-notelock-diff-nodes' });
     const order = (n: IDiffNode) => (n.status === 'root cause' ? 0 : 1);
@@ -96,24 +134,9 @@ export function renderDiff(reply: IDiffReply): HTMLElement {
     }
     el.append(diffSection('Changed nodes', ul));
   }
-  const data = list('data') as { message?: string; source?: string; status?: string }[];
-  if (data.length) {
-    el.append(
-      diffSection('Data', h('ul', {}, ...data.map(d => h('li', {}, d.message ?? `${d.source ?? ''}: ${d.status ?? 'changed'}`))))
-    );
-  }
   const code = list('code') as { diff?: string; status?: string }[];
   if (code.length) {
-    el.append(diffSection('Code', ...code.map(c => h('pre', { class: 'jp-notelock-source jp-notelock-diff-code' }, c.diff ?? c.status ?? ''))));
-  }
-  const params = list('parameters') as { estimator?: string; lines?: string[] }[];
-  if (params.length) {
-    el.append(
-      diffSection(
-        'Parameters',
-        h('ul', {}, ...params.map(p => h('li', {}, h('code', {}, lastName(p.estimator)), ' ', (p.lines ?? []).join(', '))))
-      )
-    );
+    el.append(diffSection('Code', ...code.map(c => (c.diff ? renderCodeDiff(c.diff) : h('pre', { class: 'jp-notelock-source' }, c.status ?? '')))));
   }
   for (const key of ['workflow', 'environment']) {
     const value = diff[key];

@@ -10,7 +10,6 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
-import { FileDialog } from '@jupyterlab/filebrowser';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import {
@@ -21,6 +20,7 @@ import {
   runIcon
 } from '@jupyterlab/ui-components';
 
+import { openDiff } from './diffwidget';
 import { diffSvg, lockSvg } from './icons';
 import { DEFAULT_SETTINGS, LockPanel } from './panel';
 import { CommandIDs, INotelock, PANEL_ID, PLUGIN_ID } from './tokens';
@@ -91,23 +91,15 @@ const plugin: JupyterFrontEndPlugin<INotelock> = {
     });
     commands.addCommand(CommandIDs.diff, {
       label: toolbarLabel('Diff…', 'notelock: diff…'),
-      caption: 'Compare this lock with another lock file',
+      caption: 'Compare two versions of this lock (default: the previous run → now), or any lock file',
       icon: diffIcon,
-      isEnabled: () => hasLock() && !!docManager,
+      isEnabled: hasLock,
       execute: async () => {
-        if (!docManager) {
-          return;
-        }
-        const result = await FileDialog.getOpenFiles({
-          manager: docManager,
-          title: 'Compare the lock with…',
-          filter: model =>
-            model.type === 'directory' || model.name.endsWith('.lock.json') ? {} : null
-        });
-        const picked = result.button.accept ? result.value?.[0] : undefined;
-        if (picked) {
-          shell.activateById(panel.id);
-          await panel.diffWith(picked.path);
+        const lockPath = panel.current?.lock_path;
+        if (lockPath) {
+          await guard('Cannot compare the locks', async () => {
+            await openDiff(app, lockPath, docManager);
+          });
         }
       }
     });

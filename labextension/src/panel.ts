@@ -16,7 +16,6 @@ import { renderGraph } from './graph';
 import { cellOf, findNotebookCell } from './model';
 import {
   renderDetails,
-  renderDiff,
   renderEnvironment,
   renderHeader,
   renderNodeList,
@@ -25,7 +24,6 @@ import {
 } from './render';
 import {
   cancelReplay,
-  fetchDiff,
   fetchExport,
   fetchLock,
   fetchReplay,
@@ -34,7 +32,6 @@ import {
   startReplay
 } from './request';
 import {
-  IDiffReply,
   ILockReply,
   INodeVerdict,
   INotelock,
@@ -103,7 +100,6 @@ export class LockPanel extends Panel implements INotelock {
     this._reply = null;
     this._selected = null;
     this._job = null;
-    this._diff = null;
     this._error = null;
     this._recovery = null;
     panel?.context.fileChanged.connect(this._onSaved, this);
@@ -293,33 +289,11 @@ export class LockPanel extends Panel implements INotelock {
     }
   }
 
-  closeDiff(): void {
-    this._diff = null;
-    this.render();
-  }
-
   async cancelReplay(): Promise<void> {
     if (this._job?.status === 'running') {
       this._job = await cancelReplay(this._job.id);
       this.render();
     }
-  }
-
-  /** Show the semantic diff of this notebook's lock against another lock file. */
-  async diffWith(other: string): Promise<void> {
-    const path = this._reply?.lock_path;
-    if (!path) {
-      return;
-    }
-    try {
-      // before → after: the other lock is the earlier state, this one is now
-      this._diff = await fetchDiff(other, path);
-      this._error = null;
-    } catch (error) {
-      this._diff = null;
-      this._error = (error as Error).message;
-    }
-    this.render();
   }
 
   get hasLock(): boolean {
@@ -419,13 +393,6 @@ export class LockPanel extends Panel implements INotelock {
       }
       body.append(replay);
     }
-    if (this._diff) {
-      const diff = renderDiff(this._diff);
-      const close = h('button', { class: 'jp-notelock-close', type: 'button', 'aria-label': 'Close the diff', title: 'Close' }, '×');
-      close.addEventListener('click', () => this.closeDiff());
-      diff.querySelector('.jp-notelock-diff-title')?.append(close);
-      body.append(diff);
-    }
     const details =
       this._selected && lock.nodes[this._selected]
         ? renderDetails(lock, this._selected, {
@@ -467,7 +434,6 @@ export class LockPanel extends Panel implements INotelock {
   private _reply: ILockReply | null = null;
   private _selected: string | null = null;
   private _job: IReplayJob | null = null;
-  private _diff: IDiffReply | null = null;
   private _error: string | null = null;
   private _recovery: string | null = null;
   private _jobIdentity: string | null = null;

@@ -7,7 +7,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { IDiffReply, ILockReply, ILockState, IReplayJob } from './tokens';
+import { IDiffReply, ILockReply, ILockState, IReplayJob, IVersionsReply } from './tokens';
 
 /** An error answer of the API, with the server's one-line message. */
 export class NotelockRequestError extends Error {
@@ -80,6 +80,11 @@ export async function fetchExport(
 /** The semantic diff of two lock files. */
 export function fetchDiff(a: string, b: string): Promise<IDiffReply> {
   return json(request('diff', { a, b }));
+}
+
+/** The current lock and its kept versions, newest first (as `notelock log`). */
+export function fetchVersions(path: string): Promise<IVersionsReply> {
+  return json(request('versions', { path }));
 }
 
 /** Start replaying a lock file; returns the new job. */

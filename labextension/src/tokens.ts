@@ -183,6 +183,21 @@ export interface IReplayJob {
   against_current?: boolean;
 }
 
+/** `GET /notelock/versions` */
+export interface ILockVersion {
+  spec: string;
+  number: number;
+  when: string | null;
+  identity: string | null;
+  commit: string | null;
+  change: string;
+}
+
+export interface IVersionsReply {
+  lock_path: string;
+  versions: ILockVersion[];
+}
+
 /** `GET /notelock/diff` */
 export interface IDiffReply {
   a: string;

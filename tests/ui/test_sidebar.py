@@ -186,7 +186,6 @@ def page(lab):
         panel = page.locator("#notelock-lock-panel")
         expect(panel).to_be_visible()
         expect(panel.locator(".jp-notelock-status")).to_have_text("no lock yet")
-        _widen_sidebar(page, panel, 470)
 
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
@@ -206,21 +205,6 @@ def page(lab):
         yield page
         context.close()
         browser.close()
-
-
-def _widen_sidebar(page, panel, width: int) -> None:
-    """Drag the handle between the notebook and the right sidebar, as a user would."""
-    box = panel.bounding_box()
-    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").evaluate_all(
-        "(hs, x) => hs.map(h => h.getBoundingClientRect()).filter(r => r.width > 0)"
-        ".map(r => [r.x + r.width / 2, r.y + r.height / 2])"
-        ".sort((a, b) => Math.abs(a[0] - x) - Math.abs(b[0] - x))[0]",
-        box["x"],
-    )
-    page.mouse.move(*handle)
-    page.mouse.down()
-    page.mouse.move(handle[0] - (width - box["width"]), handle[1], steps=8)
-    page.mouse.up()
 
 
 def _use_theme(page, theme: str) -> None:
@@ -341,23 +325,29 @@ def test_replay_from_the_sidebar_reproduces(lab, page):
     panel.screenshot(path=str(IMAGES / "sidebar-replay.png"))
 
 
-def test_diff_picks_another_lock_file_and_shows_the_semantic_diff(lab, page):
+def test_diff_compares_with_any_lock_file_in_the_main_area(lab, page):
     from playwright.sync_api import expect
 
     (lab.root / "baseline").mkdir(exist_ok=True)
     shutil.copy(lab.root / LOCK, lab.root / "baseline" / LOCK)
     panel = page.locator("#notelock-lock-panel")
     panel.locator(".jp-notelock-toolbar").get_by_text("Diff…").click()
+    choice = page.locator(".jp-Dialog .jp-notelock-diff-choice")
+    expect(choice).to_be_visible()
+    # one session so far: nothing kept yet, so "before" asks for a lock file
+    choice.get_by_label("Before").select_option(label="Another lock file…")
+    page.locator(".jp-Dialog").get_by_role("button", name="Compare").click()
     dialog = page.locator(".jp-Dialog")
-    expect(dialog).to_be_visible()
     dialog.locator(".jp-DirListing-item", has_text="baseline").dblclick()
     dialog.locator(".jp-DirListing-item", has_text=LOCK).click()
     dialog.get_by_role("button", name="Select").click()
-    diff = panel.locator(".jp-notelock-diff")
-    expect(diff).to_contain_text(f"{LOCK} → baseline/{LOCK}")
-    expect(diff.locator(".jp-notelock-diff-summary")).to_have_text(
+    document = page.locator(".jp-MainAreaWidget .jp-notelock-diff-document")
+    expect(document.locator(".jp-notelock-diff-title")).to_have_text(f"baseline/{LOCK} → {LOCK}")
+    expect(document.locator(".jp-notelock-diff-summary")).to_have_text(
         "Identical computations: same identity, every result the same."
     )
+    page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon").click()
+    expect(document).to_have_count(0)
 
 
 def test_commands_are_in_the_palette(lab, page):
@@ -373,3 +363,63 @@ def test_commands_are_in_the_palette(lab, page):
     palette.locator(".lm-CommandPalette-item", has_text="notelock: show lock").click()
     expect(page.locator("#notelock-lock-panel")).to_be_visible()
     expect(page.locator("#notelock-lock-panel .jp-notelock-node")).not_to_have_count(0)
+
+
+def _set_max_depth(page, old: str, new: str) -> None:
+    """Edit ``max_depth=<old>`` to ``<new>`` in the fit cell, with the keyboard."""
+    editors = page.locator(".jp-Cell .jp-InputArea-editor")
+    index = editors.evaluate_all(f"els => els.findIndex(e => e.textContent.includes('max_depth={old}'))")
+    editor = editors.nth(index)
+    editor.locator(".cm-line", has_text=f"max_depth={old}").click()
+    page.keyboard.press("End")
+    for _ in range(len(", random_state=42)")):
+        page.keyboard.press("ArrowLeft")
+    for _ in old:
+        page.keyboard.press("Backspace")
+    page.keyboard.type(new)
+
+
+def test_diff_defaults_to_the_previous_run_and_reads_before_to_after(lab, page):
+    """Change max_depth 10 → 5, save, restart and run all: Diff offers ~1 → now and says 10 → 5."""
+    from playwright.sync_api import expect
+
+    panel = page.locator("#notelock-lock-panel")
+    before = _lock_on_disk(lab)["run"].get("session")
+    _set_max_depth(page, "10", "5")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+s")
+    page.locator("#jp-menu-panel .lm-MenuBar-item", has_text="Kernel").click()
+    page.locator(".lm-Menu .lm-Menu-item", has_text="Restart Kernel and Run All Cells").first.click()
+    page.locator(".jp-Dialog").get_by_role("button", name="Confirm Kernel Restart").or_(
+        page.locator(".jp-Dialog").get_by_role("button", name="Restart")).first.click()
+    lock_file = lab.root / LOCK
+    deadline = time.monotonic() + 300
+    while _lock_on_disk(lab)["run"].get("session") == before and time.monotonic() < deadline:
+        time.sleep(1)  # the new kernel session writes its first lock
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('.jp-InputArea-prompt')].some(e => e.textContent.includes('*'))",
+        timeout=300_000)
+    expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1, timeout=60_000)
+    assert lock_file.exists()
+    proc = subprocess.run([sys.executable, "-m", "notelock", "log", NOTEBOOK], cwd=lab.root, capture_output=True,
+                          text=True, check=True)
+    assert f"{LOCK}~1" in proc.stdout, proc.stdout
+    expect(panel.locator(".jp-notelock-node[data-op='fit']")).to_have_count(1, timeout=60_000)
+    panel.locator(".jp-notelock-toolbar").get_by_text("Diff…").click()
+    choice = page.locator(".jp-Dialog .jp-notelock-diff-choice")
+    assert choice.get_by_label("Before").input_value() == f"{LOCK}~1"
+    assert choice.get_by_label("After").input_value() == LOCK
+    page.locator(".jp-Dialog").get_by_role("button", name="Compare").click()
+    document = page.locator(".jp-MainAreaWidget .jp-notelock-diff-document")
+    expect(document.locator(".jp-notelock-diff-title")).to_have_text(f"{LOCK}~1 → {LOCK}")
+    params = document.locator(".jp-notelock-diff-params")
+    expect(params).to_contain_text("max_depth: 10 → 5")
+    sections = document.locator(".jp-notelock-diff-section h4").all_inner_texts()
+    assert sections.index("Parameters") < sections.index("Changed nodes"), sections
+    assert "removed" not in document.locator(".jp-notelock-diff-summary").inner_text()
+    if document.locator(".jp-notelock-diff-code").count():
+        expect(document.locator(".jp-notelock-diff-line.jp-mod-add", has_text="max_depth=5")).to_have_count(1)
+        expect(document.locator(".jp-notelock-diff-line.jp-mod-del", has_text="max_depth=10")).to_have_count(1)
+    page.screenshot(path=str(IMAGES / "diff.png"))
+    page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon").click()
+    expect(document).to_have_count(0)

@@ -30,6 +30,7 @@ from test_sidebar import (
     _installed_labextension,
     _replay_cli_available,
     _require_chromium,
+    _set_max_depth,
     _use_theme,
 )
 
@@ -207,17 +208,8 @@ def test_an_edit_run_without_saving_is_ran_unsaved_code_and_the_rerun_folds(lab,
 
     panel = page.locator(PANEL)
     before = {nid for nid, n in _lock(lab)["nodes"].items() if n["op"] == "fit"}
-    editors = page.locator(".jp-Cell .jp-InputArea-editor")
-    index = editors.evaluate_all("els => els.findIndex(e => e.textContent.includes('max_depth=10'))")
-    editor = editors.nth(index)
-    editor.locator(".cm-line", has_text="max_depth=10").click()
-    page.keyboard.press("End")
-    for _ in range(len(", random_state=42)")):
-        page.keyboard.press("ArrowLeft")
-    page.keyboard.press("Backspace")
-    page.keyboard.press("Backspace")
-    page.keyboard.type("5")
-    expect(editor).to_contain_text("max_depth=5")
+    _set_max_depth(page, "10", "5")
+    expect(page.locator(".jp-Cell .jp-InputArea-editor", has_text="max_depth=5")).to_have_count(1)
     page.keyboard.press("Control+Enter")  # run in place, do not save
     status = panel.locator(".jp-notelock-status")
     expect(status).to_have_text("ran unsaved code", timeout=30_000)
@@ -274,8 +266,9 @@ def test_the_graph_is_readable_at_the_default_width(lab, page):
         "els => els.map(e => { const svg = e.ownerSVGElement; const scale = svg.getBoundingClientRect().width /"
         " svg.viewBox.baseVal.width; return parseFloat(getComputedStyle(e).fontSize) * scale; })")
     assert heights and min(heights) >= 10, heights
-    IMAGES.mkdir(parents=True, exist_ok=True)
-    panel.locator(".jp-notelock-graph-wrapper").screenshot(path=str(IMAGES / "sidebar-graph.png"))
+    # and it pans: the wrapper scrolls rather than shrinking the drawing
+    wrapper = panel.locator(".jp-notelock-graph-wrapper")
+    assert wrapper.evaluate("el => getComputedStyle(el).overflow") == "auto"
 
 
 def test_keyboard_keeps_the_focus_in_the_panel(lab, page):
@@ -316,8 +309,6 @@ def test_text_contrast_is_wcag_aa_in_light_and_dark(lab, page, theme):
     assert report["checked"] > 20
     assert not report["failures"], report["failures"]
     if theme.endswith("Dark"):
-        panel.locator(".jp-notelock-body").evaluate("el => el.scrollTop = 0")
-        panel.screenshot(path=str(IMAGES / "sidebar-dark.png"))
         _use_theme(page, "JupyterLab Light")
         page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'")
 
@@ -348,7 +339,8 @@ def test_drift_is_amber_with_replay_on_current_data_and_the_panel_closes(lab, pa
                          " document.body.append(d); const c = getComputedStyle(d).color; d.remove(); return c; }")
     assert colour == warn  # amber, the theme's warning colour
     panel.locator(".jp-notelock-body").evaluate("el => el.scrollTop = 0")
-    panel.screenshot(path=str(IMAGES / "sidebar-replay.png"))
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    panel.screenshot(path=str(IMAGES / "sidebar-drift.png"))
     again = replay.get_by_role("button", name="Replay on current data")
     expect(again).to_be_visible()
     again.click()

@@ -10,11 +10,11 @@ import { renderReplay } from '../src/replay';
 import { ILock, ILockReply, ILockState, IReplayJob } from '../src/tokens';
 import fixture from './fixtures/fraud_detection.lock.json';
 
-const READ_CSV = '@read_57e2a68e8c29';
-const READ_SQL = '@read_3c6198d6af20';
-const FIT = '@fit_3d068870c9f0';
-const PREDICT = '@predict_ed035f68d891';
-const FIT_CELL = '@cell_28f8dbff2da1';
+const READ_CSV = '@read_f18b7bd21912';
+const READ_SQL = '@read_5126b9dd3c4d';
+const FIT = '@fit_81a90cbe52da';
+const PREDICT = '@predict_1f560ec59c4a';
+const FIT_CELL = '@cell_57efe8228a71';
 
 function loadLock(): ILock {
   return JSON.parse(JSON.stringify(fixture)) as ILock;

@@ -139,8 +139,7 @@ def page(lab):
         page.locator(".lm-TabBar-tab[title='Lock']").click()
         panel = page.locator(PANEL)
         expect(panel.locator(".jp-notelock-status")).to_have_text("no lock yet")
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        _run_all(page)
         page.wait_for_function(
             "() => document.querySelectorAll('.jp-InputArea-prompt').length > 0 && "
             "![...document.querySelectorAll('.jp-InputArea-prompt')].some(e => e.textContent.includes('*'))"
@@ -153,6 +152,21 @@ def page(lab):
         yield page
         context.close()
         browser.close()
+
+
+def _run_all(page) -> None:
+    """Run → Run All Cells, again if the first click came before the kernel's
+    connection was ready (then no cell starts: every prompt stays ``[ ]:``)."""
+    for _ in range(3):
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        try:
+            page.wait_for_function("() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
+                                   ".some(e => /\\[(\\*|\\d+)\\]/.test(e.textContent))", timeout=15_000)
+            return
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try again
+            continue
+    raise AssertionError("Run All Cells started no cell")
 
 
 def _lock(lab) -> dict:

@@ -187,8 +187,7 @@ def page(lab):
         expect(panel).to_be_visible()
         expect(panel.locator(".jp-notelock-status")).to_have_text("no lock yet")
 
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        _run_all(page)
         # The run is over when no prompt shows "[*]" and the kernel is idle again.
         page.wait_for_function(
             "() => document.querySelectorAll('.jp-InputArea-prompt').length > 0 && "
@@ -205,6 +204,21 @@ def page(lab):
         yield page
         context.close()
         browser.close()
+
+
+def _run_all(page) -> None:
+    """Run → Run All Cells, again if the first click came before the kernel's
+    connection was ready (then no cell starts: every prompt stays ``[ ]:``)."""
+    for _ in range(3):
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        try:
+            page.wait_for_function("() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
+                                   ".some(e => /\\[(\\*|\\d+)\\]/.test(e.textContent))", timeout=15_000)
+            return
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try again
+            continue
+    raise AssertionError("Run All Cells started no cell")
 
 
 def _use_theme(page, theme: str) -> None:

@@ -30,6 +30,7 @@ from test_sidebar import (
     _installed_labextension,
     _replay_cli_available,
     _require_chromium,
+    _run_all,
     _set_max_depth,
     _use_theme,
 )
@@ -152,21 +153,6 @@ def page(lab):
         yield page
         context.close()
         browser.close()
-
-
-def _run_all(page) -> None:
-    """Run → Run All Cells, again if the first click came before the kernel's
-    connection was ready (then no cell starts: every prompt stays ``[ ]:``)."""
-    for _ in range(3):
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-        try:
-            page.wait_for_function("() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
-                                   ".some(e => /\\[(\\*|\\d+)\\]/.test(e.textContent))", timeout=15_000)
-            return
-        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try again
-            continue
-    raise AssertionError("Run All Cells started no cell")
 
 
 def _lock(lab) -> dict:

@@ -19,6 +19,7 @@ import {
   refreshIcon,
   runIcon
 } from '@jupyterlab/ui-components';
+import { Menu } from '@lumino/widgets';
 
 import { openDiff } from './diffwidget';
 import { diffSvg, lockSvg } from './icons';
@@ -73,11 +74,39 @@ const plugin: JupyterFrontEndPlugin<INotelock> = {
       }
     });
     commands.addCommand(CommandIDs.exportLock, {
-      label: toolbarLabel('Export', 'notelock: export'),
+      label: args => (args.menu ? 'Lock file (.lock.json)' : 'notelock: export'),
       caption: 'Download the lock file of the active notebook',
-      icon: downloadIcon,
+      icon: args => (args.menu ? undefined : downloadIcon),
       isEnabled: hasLock,
       execute: () => guard('Cannot export the lock', () => panel.exportLock())
+    });
+    commands.addCommand(CommandIDs.exportPack, {
+      label: args => (args.menu ? 'Pack (.nlpack)' : 'notelock: export pack'),
+      caption: 'Download the lock with the store objects it needs, to replay elsewhere',
+      isEnabled: hasLock,
+      execute: () => guard('Cannot export the pack', () => panel.exportPack())
+    });
+    commands.addCommand(CommandIDs.exportReport, {
+      label: args => (args.menu ? 'Audit report (.html)' : 'notelock: export audit report'),
+      caption: 'Download a readable report of what ran',
+      isEnabled: hasLock,
+      execute: () => guard('Cannot export the audit report', () => panel.exportReport())
+    });
+    const exportMenu = new Menu({ commands });
+    exportMenu.addClass('jp-notelock-export-menu');
+    for (const command of [CommandIDs.exportLock, CommandIDs.exportPack, CommandIDs.exportReport]) {
+      exportMenu.addItem({ command, args: { menu: true } });
+    }
+    commands.addCommand(CommandIDs.exportMenu, {
+      label: toolbarLabel('Export', 'notelock: export…'),
+      caption: 'Download the lock file, a pack or the audit report',
+      icon: downloadIcon,
+      isEnabled: hasLock,
+      execute: () => {
+        const button = panel.toolbar.node.querySelector('[data-command="' + CommandIDs.exportMenu + '"]');
+        const box = (button ?? panel.toolbar.node).getBoundingClientRect();
+        exportMenu.open(box.left, box.bottom);
+      }
     });
     commands.addCommand(CommandIDs.replay, {
       label: toolbarLabel('Replay', 'notelock: replay'),
@@ -110,20 +139,22 @@ const plugin: JupyterFrontEndPlugin<INotelock> = {
       execute: () => panel.refresh()
     });
 
-    for (const id of [CommandIDs.exportLock, CommandIDs.replay, CommandIDs.diff, CommandIDs.refresh]) {
+    for (const id of [CommandIDs.exportMenu, CommandIDs.replay, CommandIDs.diff, CommandIDs.refresh]) {
       panel.toolbar.addItem(
         id.split(':')[1],
         new CommandToolbarButton({ commands, id, args: { toolbar: true } })
       );
     }
     panel.changed.connect(() => {
-      for (const id of [CommandIDs.exportLock, CommandIDs.replay, CommandIDs.diff]) {
+      for (const id of [CommandIDs.exportMenu, CommandIDs.exportLock, CommandIDs.exportPack, CommandIDs.exportReport,
+        CommandIDs.replay, CommandIDs.diff]) {
         commands.notifyCommandChanged(id);
       }
     });
 
     if (palette) {
-      for (const command of [CommandIDs.show, CommandIDs.replay, CommandIDs.exportLock, CommandIDs.diff]) {
+      for (const command of [CommandIDs.show, CommandIDs.replay, CommandIDs.exportLock, CommandIDs.exportPack,
+        CommandIDs.exportReport, CommandIDs.diff]) {
         palette.addItem({ command, category: 'notelock' });
       }
     }

@@ -24,7 +24,7 @@ import {
 } from './render';
 import {
   cancelReplay,
-  fetchExport,
+  fetchDownload,
   fetchLock,
   fetchReplay,
   fetchStatus,
@@ -234,20 +234,46 @@ export class LockPanel extends Panel implements INotelock {
   /** Download the lock file exactly as it is on disk. */
   async exportLock(): Promise<void> {
     const path = this._reply?.lock_path;
-    if (!path || !this._reply?.lock) {
-      return;
+    if (path && this._reply?.lock) {
+      await this._download('export', path, 'lock');
     }
-    const { blob, name } = await fetchExport(path);
-    const url = URL.createObjectURL(blob);
+  }
+
+  /** Download a `.nlpack` of the notebook's lock (when this server has the route). */
+  async exportPack(): Promise<void> {
+    if (this._reply?.lock) {
+      await this._download('pack', this._reply.path, 'pack');
+    }
+  }
+
+  /** Download the audit report (HTML) of the notebook's lock (when this server has the route). */
+  async exportReport(): Promise<void> {
+    if (this._reply?.lock) {
+      await this._download('report', this._reply.path, 'audit report');
+    }
+  }
+
+  private async _download(endpoint: 'export' | 'pack' | 'report', path: string, what: string): Promise<void> {
+    let file: { blob: Blob; name: string };
+    try {
+      file = await fetchDownload(endpoint, path);
+    } catch (error) {
+      if (error instanceof NotelockRequestError && error.status === 404 && !error.fromApi) {
+        Notification.warning(`Export ${what}: not available in this server version`, { autoClose: 6000 });
+        return;
+      }
+      throw error;
+    }
+    const url = URL.createObjectURL(file.blob);
     const link = document.createElement('a');
     link.href = url;
-    link.download = name;
+    link.download = file.name;
     link.style.display = 'none';
     document.body.appendChild(link);
     link.click();
     link.remove();
     window.setTimeout(() => URL.revokeObjectURL(url), 10000);
-    Notification.success(`Exported ${name}`, { autoClose: 5000 });
+    Notification.success(`Exported ${file.name}`, { autoClose: 5000 });
   }
 
   /**

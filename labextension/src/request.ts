@@ -13,7 +13,9 @@ import { IDiffReply, ILockReply, ILockState, IReplayJob, IVersionsReply } from '
 export class NotelockRequestError extends Error {
   constructor(
     readonly status: number,
-    message: string
+    message: string,
+    /** Whether notelock's API answered (a JSON message), not the server's own 404 page. */
+    readonly fromApi = true
   ) {
     super(message);
   }
@@ -36,15 +38,17 @@ async function request(
   }
   if (!response.ok) {
     let message = response.statusText || `HTTP ${response.status}`;
+    let fromApi = false;
     try {
       const body = await response.json();
       if (body && typeof body.message === 'string') {
         message = body.message;
+        fromApi = true;
       }
     } catch {
       // not JSON: keep the status text
     }
-    throw new NotelockRequestError(response.status, message);
+    throw new NotelockRequestError(response.status, message, fromApi);
   }
   return response;
 }
@@ -66,15 +70,24 @@ export function fetchStatus(path: string): Promise<ILockState> {
   return json(request('status', { path }));
 }
 
-/** The lock file's exact bytes, and the name to save it under. */
-export async function fetchExport(
+/**
+ * A download and the name to save it under: `export` (the lock file's exact
+ * bytes), `pack` (a `.nlpack`) or `report` (the audit report, HTML).
+ */
+export async function fetchDownload(
+  endpoint: 'export' | 'pack' | 'report',
   path: string
 ): Promise<{ blob: Blob; name: string }> {
-  const response = await request('export', { path });
+  const response = await request(endpoint, { path });
   const disposition = response.headers.get('Content-Disposition') ?? '';
   const match = /filename="([^"]+)"/.exec(disposition);
   const name = match ? match[1] : path.split('/').pop() ?? 'notebook.lock.json';
   return { blob: await response.blob(), name };
+}
+
+/** The lock file's exact bytes, and the name to save it under. */
+export function fetchExport(path: string): Promise<{ blob: Blob; name: string }> {
+  return fetchDownload('export', path);
 }
 
 /** The semantic diff of two lock files. */

@@ -15,6 +15,9 @@ export namespace CommandIDs {
   export const show = 'notelock:show-lock';
   export const replay = 'notelock:replay';
   export const exportLock = 'notelock:export';
+  export const exportMenu = 'notelock:export-menu';
+  export const exportPack = 'notelock:export-pack';
+  export const exportReport = 'notelock:export-report';
   export const diff = 'notelock:diff';
   export const refresh = 'notelock:refresh';
 }

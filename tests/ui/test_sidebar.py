@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -303,7 +304,8 @@ def test_clicking_a_node_shows_details_and_selects_its_cell(lab, page):
     panel = page.locator("#notelock-lock-panel")
     lock = _lock_on_disk(lab)
     fit = next(nid for nid, n in lock["nodes"].items() if n["op"] == "fit")
-    panel.locator(f".jp-notelock-node[data-id='{fit}']").click()
+    # the row's title (its "from transactions.csv" link selects the source instead)
+    panel.locator(f".jp-notelock-node[data-id='{fit}'] .jp-notelock-node-label").click()
     details = panel.locator(f".jp-notelock-details[data-id='{fit}']")
     expect(details).to_be_visible()
     expect(details.locator(".jp-notelock-params")).to_contain_text("n_estimators")
@@ -311,15 +313,42 @@ def test_clicking_a_node_shows_details_and_selects_its_cell(lab, page):
     expect(active).to_contain_text("model.fit(train[features]")
 
 
-def test_export_downloads_exactly_the_lock_file(lab, page, tmp_path):
+def test_export_downloads_exactly_the_lock_file_and_says_so(lab, page, tmp_path):
+    from playwright.sync_api import expect
+
     panel = page.locator("#notelock-lock-panel")
+    panel.locator(".jp-notelock-toolbar").get_by_text("Export").click()
     with page.expect_download() as info:
-        panel.locator(".jp-notelock-toolbar").get_by_text("Export").click()
+        page.locator(".jp-notelock-export-menu").get_by_text("Lock file (.lock.json)").click()
     download = info.value
     assert download.suggested_filename == LOCK
     target = tmp_path / LOCK
     download.save_as(target)
     assert target.read_bytes() == (lab.root / LOCK).read_bytes()
+    expect(page.get_by_text(f"Exported {LOCK}")).to_be_visible()
+
+
+def test_export_pack_and_report_download_or_say_the_server_lacks_them(lab, page):
+    """The pack and report routes come with another part of notelock: without them, one clear toast."""
+    from playwright.sync_api import expect
+
+    panel = page.locator("#notelock-lock-panel")
+    for item, what in (("Pack (.nlpack)", "pack"), ("Audit report (.html)", "audit report")):
+        route = "pack" if what == "pack" else "report"
+        url = f"{lab.url}/notelock/{route}?path={NOTEBOOK}&token={lab.token}"
+        try:
+            with urllib.request.urlopen(url, timeout=30) as r:  # noqa: S310 - the local test server
+                served = r.status == 200
+        except urllib.error.HTTPError as err:
+            served = err.code != 404
+        panel.locator(".jp-notelock-toolbar").get_by_text("Export").click()
+        if served:
+            with page.expect_download():
+                page.locator(".jp-notelock-export-menu").get_by_text(item).click()
+            expect(page.get_by_text("Exported ").last).to_be_visible()
+        else:
+            page.locator(".jp-notelock-export-menu").get_by_text(item).click()
+            expect(page.get_by_text(f"Export {what}: not available in this server version")).to_be_visible()
 
 
 @pytest.mark.skipif(not _replay_cli_available(), reason="the notelock CLI has no replay command in this version")
@@ -379,6 +408,16 @@ def test_commands_are_in_the_palette(lab, page):
     expect(page.locator("#notelock-lock-panel .jp-notelock-node")).not_to_have_count(0)
 
 
+def _restart_kernel(lab) -> None:
+    """Restart the notebook's kernel through Jupyter's REST API (as the toolbar's restart does)."""
+    with urllib.request.urlopen(f"{lab.url}/api/sessions?token={lab.token}", timeout=30) as r:  # noqa: S310
+        [session] = json.loads(r.read())
+    request = urllib.request.Request(f"{lab.url}/api/kernels/{session['kernel']['id']}/restart?token={lab.token}",
+                                     method="POST", data=b"")
+    with urllib.request.urlopen(request, timeout=120) as r:  # noqa: S310 - the local test server
+        assert r.status == 200
+
+
 def _set_max_depth(page, old: str, new: str) -> None:
     """Edit ``max_depth=<old>`` to ``<new>`` in the fit cell, with the keyboard."""
     editors = page.locator(".jp-Cell .jp-InputArea-editor")
@@ -402,14 +441,18 @@ def test_diff_defaults_to_the_previous_run_and_reads_before_to_after(lab, page):
     _set_max_depth(page, "10", "5")
     page.keyboard.press("Escape")
     page.keyboard.press("Control+s")
-    page.locator("#jp-menu-panel .lm-MenuBar-item", has_text="Kernel").click()
-    page.locator(".lm-Menu .lm-Menu-item", has_text="Restart Kernel and Run All Cells").first.click()
-    page.locator(".jp-Dialog").get_by_role("button", name="Confirm Kernel Restart").or_(
-        page.locator(".jp-Dialog").get_by_role("button", name="Restart")).first.click()
+    _restart_kernel(lab)  # a new kernel session: its lock replaces this one, which is kept as ~1
+    expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1, timeout=90_000)
     lock_file = lab.root / LOCK
-    deadline = time.monotonic() + 300
-    while _lock_on_disk(lab)["run"].get("session") == before and time.monotonic() < deadline:
-        time.sleep(1)  # the new kernel session writes its first lock
+    for _attempt in range(3):
+        page.wait_for_timeout(2000)
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        deadline = time.monotonic() + 60
+        while _lock_on_disk(lab)["run"].get("session") == before and time.monotonic() < deadline:
+            time.sleep(1)  # the new kernel session writes its first lock
+        if _lock_on_disk(lab)["run"].get("session") != before:
+            break
     page.wait_for_function(
         "() => ![...document.querySelectorAll('.jp-InputArea-prompt')].some(e => e.textContent.includes('*'))",
         timeout=300_000)

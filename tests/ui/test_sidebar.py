@@ -401,8 +401,11 @@ def test_commands_are_in_the_palette(lab, page):
     palette = page.locator("#command-palette")
     expect(palette).to_be_visible()
     palette.locator("input").fill("notelock")
-    for label in ("notelock: show lock", "notelock: replay", "notelock: export"):
-        expect(palette.locator(".lm-CommandPalette-item", has_text=label)).to_have_count(1)
+    expect(palette.locator(".lm-CommandPalette-item", has_text="notelock: show lock")).to_have_count(1)
+    labels = palette.locator(".lm-CommandPalette-itemLabel").all_inner_texts()
+    for label in ("notelock: show lock", "notelock: replay", "notelock: export", "notelock: export pack",
+                  "notelock: export audit report", "notelock: diff…"):
+        assert labels.count(label) == 1, (label, labels)
     palette.locator(".lm-CommandPalette-item", has_text="notelock: show lock").click()
     expect(page.locator("#notelock-lock-panel")).to_be_visible()
     expect(page.locator("#notelock-lock-panel .jp-notelock-node")).not_to_have_count(0)

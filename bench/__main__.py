@@ -52,6 +52,7 @@ def _sections(size: dict[str, int]) -> dict[str, Callable[[], list[dict[str, Any
             csv_mb=size["csv_mb"], fit_rows=size["fit_rows"], repeat=size["repeat"]),
         "cache": optional("bench.cache", "bench_cache"),
         "replay": optional("bench.replay", "bench_replay"),
+        "status": optional("bench.status", "bench_status", csv_mb=size["csv_mb"]),
     }
 
 

@@ -208,18 +208,20 @@ def page(lab):
 
 
 def _run_all(page) -> None:
-    """Run → Run All Cells, again if the first click came before the kernel's
-    connection was ready (then no cell starts: every prompt stays ``[ ]:``)."""
+    """Run → Run All Cells, once the kernel's connection has settled. A click
+    that comes too early runs the first cell only; then every other code cell
+    is still ``[ ]:`` (not queued), and the click is repeated."""
+    page.wait_for_timeout(3000)
     for _ in range(3):
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
         try:
-            page.wait_for_function("() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
-                                   ".some(e => /\\[(\\*|\\d+)\\]/.test(e.textContent))", timeout=15_000)
+            page.wait_for_function("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]"
+                                   ".every(e => /\\[(\\*|\\d+)\\]/.test(e.textContent))", timeout=20_000)
             return
-        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try again
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: not every cell was queued
             continue
-    raise AssertionError("Run All Cells started no cell")
+    raise AssertionError("Run All Cells did not queue every cell")
 
 
 def _use_theme(page, theme: str) -> None:

@@ -58,6 +58,7 @@ def _sections(size: dict[str, int]) -> dict[str, Callable[[], list[dict[str, Any
         "replay": optional("bench.replay", "bench_replay"),
         "session": optional("bench.session", "bench_long_session"),
         "status": optional("bench.status", "bench_status"),
+        "badge": optional("bench.badge", "bench_status", csv_mb=size["csv_mb"]),
     }
 
 

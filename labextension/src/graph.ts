@@ -10,7 +10,7 @@ import { ILock, INodeVerdict } from './tokens';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const CHAR_WIDTH = 6.2; // of the 11px UI font of titles
-const ID_CHAR_WIDTH = 5.8; // of the 9.5px monospace font of ids
+const ID_CHAR_WIDTH = 6.1; // of the 10px monospace font of ids
 const NODE_HEIGHT = 34;
 const PADDING = 8;
 
@@ -64,9 +64,11 @@ export function layoutGraph(lock: ILock): IGraphLayout {
   }
   dagre.layout(g);
   const graph = g.graph();
+  // An empty graph has no extent (dagre says -Infinity).
+  const extent = (value: number | undefined) => (ids.length && Number.isFinite(value) ? Math.ceil(value as number) : 0);
   return {
-    width: Math.ceil(graph.width ?? 0),
-    height: Math.ceil(graph.height ?? 0),
+    width: extent(graph.width),
+    height: extent(graph.height),
     nodes: ids.map(id => {
       const n = g.node(id);
       return { id, op: lock.nodes[id].op, title: graphTitle(lock, id), x: n.x, y: n.y, width: n.width, height: n.height };
@@ -99,8 +101,9 @@ export function renderGraph(lock: ILock, options: IGraphOptions = {}): SVGSVGEle
   const layout = layoutGraph(lock);
   const root = svg('svg', {
     class: 'jp-notelock-graph',
-    // Shrinks to the sidebar's width (never grows past its natural size).
-    style: `max-width: ${layout.width}px`,
+    // Natural size: readable at any sidebar width; the wrapper scrolls (pan).
+    width: layout.width,
+    height: layout.height,
     viewBox: `0 0 ${layout.width} ${layout.height}`,
     role: 'img',
     'aria-label': `Graph of ${layout.nodes.length} nodes`

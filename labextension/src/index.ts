@@ -10,7 +10,6 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
-import { FileDialog } from '@jupyterlab/filebrowser';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import {
@@ -20,7 +19,9 @@ import {
   refreshIcon,
   runIcon
 } from '@jupyterlab/ui-components';
+import { Menu } from '@lumino/widgets';
 
+import { openDiff } from './diffwidget';
 import { diffSvg, lockSvg } from './icons';
 import { DEFAULT_SETTINGS, LockPanel } from './panel';
 import { CommandIDs, INotelock, PANEL_ID, PLUGIN_ID } from './tokens';
@@ -73,11 +74,39 @@ const plugin: JupyterFrontEndPlugin<INotelock> = {
       }
     });
     commands.addCommand(CommandIDs.exportLock, {
-      label: toolbarLabel('Export', 'notelock: export'),
+      label: args => (args.menu ? 'Lock file (.lock.json)' : 'notelock: export'),
       caption: 'Download the lock file of the active notebook',
-      icon: downloadIcon,
+      icon: args => (args.menu ? undefined : downloadIcon),
       isEnabled: hasLock,
       execute: () => guard('Cannot export the lock', () => panel.exportLock())
+    });
+    commands.addCommand(CommandIDs.exportPack, {
+      label: args => (args.menu ? 'Pack (.nlpack)' : 'notelock: export pack'),
+      caption: 'Download the lock with the store objects it needs, to replay elsewhere',
+      isEnabled: hasLock,
+      execute: () => guard('Cannot export the pack', () => panel.exportPack())
+    });
+    commands.addCommand(CommandIDs.exportReport, {
+      label: args => (args.menu ? 'Audit report (.html)' : 'notelock: export audit report'),
+      caption: 'Download a readable report of what ran',
+      isEnabled: hasLock,
+      execute: () => guard('Cannot export the audit report', () => panel.exportReport())
+    });
+    const exportMenu = new Menu({ commands });
+    exportMenu.addClass('jp-notelock-export-menu');
+    for (const command of [CommandIDs.exportLock, CommandIDs.exportPack, CommandIDs.exportReport]) {
+      exportMenu.addItem({ command, args: { menu: true } });
+    }
+    commands.addCommand(CommandIDs.exportMenu, {
+      label: toolbarLabel('Export', 'notelock: export…'),
+      caption: 'Download the lock file, a pack or the audit report',
+      icon: downloadIcon,
+      isEnabled: hasLock,
+      execute: () => {
+        const button = panel.toolbar.node.querySelector('[data-command="' + CommandIDs.exportMenu + '"]');
+        const box = (button ?? panel.toolbar.node).getBoundingClientRect();
+        exportMenu.open(box.left, box.bottom);
+      }
     });
     commands.addCommand(CommandIDs.replay, {
       label: toolbarLabel('Replay', 'notelock: replay'),
@@ -91,23 +120,15 @@ const plugin: JupyterFrontEndPlugin<INotelock> = {
     });
     commands.addCommand(CommandIDs.diff, {
       label: toolbarLabel('Diff…', 'notelock: diff…'),
-      caption: 'Compare this lock with another lock file',
+      caption: 'Compare two versions of this lock (default: the previous run → now), or any lock file',
       icon: diffIcon,
-      isEnabled: () => hasLock() && !!docManager,
+      isEnabled: hasLock,
       execute: async () => {
-        if (!docManager) {
-          return;
-        }
-        const result = await FileDialog.getOpenFiles({
-          manager: docManager,
-          title: 'Compare the lock with…',
-          filter: model =>
-            model.type === 'directory' || model.name.endsWith('.lock.json') ? {} : null
-        });
-        const picked = result.button.accept ? result.value?.[0] : undefined;
-        if (picked) {
-          shell.activateById(panel.id);
-          await panel.diffWith(picked.path);
+        const lockPath = panel.current?.lock_path;
+        if (lockPath) {
+          await guard('Cannot compare the locks', async () => {
+            await openDiff(app, lockPath, docManager);
+          });
         }
       }
     });
@@ -118,20 +139,22 @@ const plugin: JupyterFrontEndPlugin<INotelock> = {
       execute: () => panel.refresh()
     });
 
-    for (const id of [CommandIDs.exportLock, CommandIDs.replay, CommandIDs.diff, CommandIDs.refresh]) {
+    for (const id of [CommandIDs.exportMenu, CommandIDs.replay, CommandIDs.diff, CommandIDs.refresh]) {
       panel.toolbar.addItem(
         id.split(':')[1],
         new CommandToolbarButton({ commands, id, args: { toolbar: true } })
       );
     }
     panel.changed.connect(() => {
-      for (const id of [CommandIDs.exportLock, CommandIDs.replay, CommandIDs.diff]) {
+      for (const id of [CommandIDs.exportMenu, CommandIDs.exportLock, CommandIDs.exportPack, CommandIDs.exportReport,
+        CommandIDs.replay, CommandIDs.diff]) {
         commands.notifyCommandChanged(id);
       }
     });
 
     if (palette) {
-      for (const command of [CommandIDs.show, CommandIDs.replay, CommandIDs.exportLock, CommandIDs.diff]) {
+      for (const command of [CommandIDs.show, CommandIDs.replay, CommandIDs.exportLock, CommandIDs.exportPack,
+        CommandIDs.exportReport, CommandIDs.diff]) {
         palette.addItem({ command, category: 'notelock' });
       }
     }

@@ -313,3 +313,88 @@ export function findNotebookCell(
   }
   return -1;
 }
+
+/**
+ * The kernel's current nodes in execution order, each with the nodes that a
+ * re-execution superseded folded under it (docs/lockfile.md: `superseded`,
+ * `cells[].superseded_by`). A superseded node folds under the current node of
+ * the same op and label in the execution that replaced it, else under that
+ * execution's @cell_ node; nodes with nowhere to go stay as rows.
+ */
+export function currentNodes(lock: ILock): { order: string[]; folded: Map<string, string[]> } {
+  const all = nodesInOrder(lock);
+  const folded = new Map<string, string[]>();
+  const order: string[] = [];
+  const cells = lock.cells ?? [];
+  const latest = (index: number): number => {
+    let i = index;
+    for (let hops = 0; hops < cells.length && typeof cells[i]?.superseded_by === 'number'; hops++) {
+      i = cells[i].superseded_by as number;
+    }
+    return i;
+  };
+  const nodesOfCell = (index: number): string[] => {
+    const cell = cells[index];
+    return cell ? [...(cell.node ? [cell.node] : []), ...(cell.nodes ?? [])] : [];
+  };
+  const target = (id: string): string | undefined => {
+    const node = lock.nodes[id];
+    const home = typeof node.cell === 'number' ? node.cell : cells.findIndex(c => c.node === id || (c.nodes ?? []).includes(id));
+    if (home < 0 || typeof cells[home]?.superseded_by !== 'number') {
+      return undefined;
+    }
+    const candidates = nodesOfCell(latest(home)).filter(c => lock.nodes[c] && !lock.nodes[c].superseded);
+    const label = nodeLabel(lock, id).replace(/ — .*$/, '');
+    return (
+      candidates.find(c => lock.nodes[c].op === node.op && nodeLabel(lock, c).replace(/ — .*$/, '') === label) ??
+      candidates.find(c => lock.nodes[c].op === node.op) ??
+      candidates.find(c => lock.nodes[c].op === 'cell')
+    );
+  };
+  for (const id of all) {
+    const into = lock.nodes[id].superseded ? target(id) : undefined;
+    if (into) {
+      folded.set(into, [...(folded.get(into) ?? []), id]);
+    } else {
+      order.push(id);
+    }
+  }
+  return { order, folded };
+}
+
+/** One upstream data source of a node, for lineage at a glance. */
+export interface ISource {
+  id: string;
+  label: string;
+  where: string;
+  shape: string;
+  content: string;
+}
+
+/** The read nodes a node's result came from, following inputs upstream. */
+export function upstreamSources(lock: ILock, id: string): ISource[] {
+  const seen = new Set<string>([id]);
+  const queue = [...(lock.nodes[id]?.inputs ?? [])];
+  const reads: string[] = [];
+  while (queue.length) {
+    const next = queue.shift() as string;
+    if (seen.has(next) || !lock.nodes[next]) {
+      continue;
+    }
+    seen.add(next);
+    if (lock.nodes[next].op === 'read') {
+      reads.push(next);
+    }
+    queue.push(...(lock.nodes[next].inputs ?? []));
+  }
+  return reads.map(rid => {
+    const node = lock.nodes[rid];
+    return {
+      id: rid,
+      label: nodeLabel(lock, rid),
+      where: node.path ?? (node.query ? node.query : node.url ? String(node.url) : lastName(node.reader)),
+      shape: shape(node),
+      content: node.content ?? ''
+    };
+  });
+}

@@ -6,6 +6,7 @@
  * later) and when it is saved (which can make the lock stale) — never on a
  * timer. A replay is followed with long polls that the server holds open.
  */
+import { Notification } from '@jupyterlab/apputils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { Toolbar } from '@jupyterlab/ui-components';
 import { Signal } from '@lumino/signaling';
@@ -15,7 +16,6 @@ import { renderGraph } from './graph';
 import { cellOf, findNotebookCell } from './model';
 import {
   renderDetails,
-  renderDiff,
   renderEnvironment,
   renderHeader,
   renderNodeList,
@@ -24,14 +24,14 @@ import {
 } from './render';
 import {
   cancelReplay,
-  fetchDiff,
-  fetchExport,
+  fetchDownload,
   fetchLock,
   fetchReplay,
+  fetchStatus,
+  NotelockRequestError,
   startReplay
 } from './request';
 import {
-  IDiffReply,
   ILockReply,
   INodeVerdict,
   INotelock,
@@ -100,11 +100,11 @@ export class LockPanel extends Panel implements INotelock {
     this._reply = null;
     this._selected = null;
     this._job = null;
-    this._diff = null;
     this._error = null;
+    this._recovery = null;
     panel?.context.fileChanged.connect(this._onSaved, this);
     this.render();
-    void this.refresh();
+    void this.refresh('hash');
   }
 
   /** A cell of the followed notebook finished executing. */
@@ -117,11 +117,32 @@ export class LockPanel extends Panel implements INotelock {
     window.clearTimeout(this._timer);
     window.clearTimeout(this._timer2);
     const delay = this._settings.refreshDelay;
-    this._timer = window.setTimeout(() => void this.refresh(), delay);
-    this._timer2 = window.setTimeout(() => void this.refresh(), delay * 3);
+    this._timer = window.setTimeout(() => void this.refresh('stat'), delay);
+    this._timer2 = window.setTimeout(() => void this.refresh('stat'), delay * 3);
   }
 
-  async refresh(): Promise<void> {
+  /**
+   * Ask the server for the lock. Calls made while one is being prepared share
+   * it: every trigger at the same moment (the notebook opening, its model
+   * loading, the panel showing) sends one request. `'hash'` also checks the
+   * inputs for drift by content (files whose size or mtime changed).
+   */
+  refresh(inputs: 'stat' | 'hash' = 'hash'): Promise<void> {
+    this._pendingInputs = this._pendingInputs === 'hash' ? 'hash' : inputs;
+    if (!this._pending) {
+      this._pending = new Promise<void>(resolve => {
+        window.setTimeout(() => {
+          const mode = this._pendingInputs;
+          this._pending = null;
+          this._pendingInputs = 'stat';
+          void this._refresh(mode).then(resolve, resolve);
+        }, 30);
+      });
+    }
+    return this._pending;
+  }
+
+  private async _refresh(inputs: 'stat' | 'hash'): Promise<void> {
     const panel = this._notebook;
     if (!panel) {
       this._reply = null;
@@ -137,12 +158,13 @@ export class LockPanel extends Panel implements INotelock {
     const ticket = ++this._ticket;
     try {
       await panel.context.ready;
-      const reply = await fetchLock(panel.context.path);
+      const reply = await fetchLock(panel.context.path, inputs);
       if (ticket !== this._ticket || panel !== this._notebook) {
         return; // a newer request or another notebook took over
       }
       this._reply = reply;
       this._error = null;
+      this._recovery = null;
       if (this._selected && !reply.lock?.nodes[this._selected]) {
         this._selected = null;
       }
@@ -152,15 +174,34 @@ export class LockPanel extends Panel implements INotelock {
       }
       this._reply = null;
       this._error = (error as Error).message;
+      this._recovery = null;
+      if (error instanceof NotelockRequestError && error.status === 422) {
+        // the lock does not load: ask what recovers it
+        try {
+          this._recovery = (await fetchStatus(panel.context.path)).recovery;
+        } catch {
+          this._recovery = null;
+        }
+      }
     }
     this.render();
     this._changed.emit(this._reply);
   }
 
-  /** Show a node's details and bring its cell into view. */
-  async selectNode(id: string): Promise<void> {
+  /**
+   * Show a node's details. With `reveal`, also bring its cell into view in
+   * the notebook (a click does; the keyboard keeps the focus in the panel).
+   */
+  async selectNode(id: string, reveal = true): Promise<void> {
     this._selected = id;
     this.render();
+    if (reveal) {
+      await this.revealCell(id, false);
+    }
+  }
+
+  /** Make the notebook cell of a node the active one; `focus` moves the focus there. */
+  async revealCell(id: string, focus = true): Promise<void> {
     const lock = this._reply?.lock;
     const panel = this._notebook;
     if (!lock || !panel) {
@@ -179,6 +220,9 @@ export class LockPanel extends Panel implements INotelock {
     if (index >= 0) {
       notebook.activeCellIndex = index;
       await notebook.scrollToCell(notebook.widgets[index]);
+      if (focus) {
+        notebook.widgets[index].node.focus();
+      }
     }
   }
 
@@ -190,29 +234,60 @@ export class LockPanel extends Panel implements INotelock {
   /** Download the lock file exactly as it is on disk. */
   async exportLock(): Promise<void> {
     const path = this._reply?.lock_path;
-    if (!path || !this._reply?.lock) {
-      return;
+    if (path && this._reply?.lock) {
+      await this._download('export', path, 'lock');
     }
-    const { blob, name } = await fetchExport(path);
-    const url = URL.createObjectURL(blob);
+  }
+
+  /** Download a `.nlpack` of the notebook's lock (when this server has the route). */
+  async exportPack(): Promise<void> {
+    if (this._reply?.lock) {
+      await this._download('pack', this._reply.path, 'pack');
+    }
+  }
+
+  /** Download the audit report (HTML) of the notebook's lock (when this server has the route). */
+  async exportReport(): Promise<void> {
+    if (this._reply?.lock) {
+      await this._download('report', this._reply.path, 'audit report');
+    }
+  }
+
+  private async _download(endpoint: 'export' | 'pack' | 'report', path: string, what: string): Promise<void> {
+    let file: { blob: Blob; name: string };
+    try {
+      file = await fetchDownload(endpoint, path);
+    } catch (error) {
+      if (error instanceof NotelockRequestError && error.status === 404 && !error.fromApi) {
+        Notification.warning(`Export ${what}: not available in this server version`, { autoClose: 6000 });
+        return;
+      }
+      throw error;
+    }
+    const url = URL.createObjectURL(file.blob);
     const link = document.createElement('a');
     link.href = url;
-    link.download = name;
+    link.download = file.name;
     link.style.display = 'none';
     document.body.appendChild(link);
     link.click();
     link.remove();
     window.setTimeout(() => URL.revokeObjectURL(url), 10000);
+    Notification.success(`Exported ${file.name}`, { autoClose: 5000 });
   }
 
-  /** Replay the lock in the background and follow it to the end. */
-  async replay(): Promise<void> {
+  /**
+   * Replay the lock in the background and follow it to the end; with
+   * `againstCurrent`, on today's data instead of the snapshots.
+   */
+  async replay(againstCurrent = false): Promise<void> {
     const path = this._reply?.lock_path;
     if (!path || !this._reply?.lock || this._job?.status === 'running') {
       return;
     }
-    let job = await startReplay(path);
+    let job = await startReplay(path, againstCurrent);
     this._job = job;
+    this._jobIdentity = this._reply.lock.identity;
     this.render();
     while (job.status === 'running' && !this.isDisposed && this._job?.id === job.id) {
       try {
@@ -229,27 +304,22 @@ export class LockPanel extends Panel implements INotelock {
     }
   }
 
+  /** Close the replay panel (a running replay is cancelled). */
+  async closeReplay(): Promise<void> {
+    const job = this._job;
+    this._job = null;
+    this.render();
+    this._changed.emit(this._reply);
+    if (job?.status === 'running') {
+      await cancelReplay(job.id);
+    }
+  }
+
   async cancelReplay(): Promise<void> {
     if (this._job?.status === 'running') {
       this._job = await cancelReplay(this._job.id);
       this.render();
     }
-  }
-
-  /** Show the semantic diff of this notebook's lock against another lock file. */
-  async diffWith(other: string): Promise<void> {
-    const path = this._reply?.lock_path;
-    if (!path) {
-      return;
-    }
-    try {
-      this._diff = await fetchDiff(path, other);
-      this._error = null;
-    } catch (error) {
-      this._diff = null;
-      this._error = (error as Error).message;
-    }
-    this.render();
   }
 
   get hasLock(): boolean {
@@ -258,7 +328,7 @@ export class LockPanel extends Panel implements INotelock {
 
   protected onAfterShow(): void {
     if (this._stale) {
-      void this.refresh();
+      void this.refresh('hash');
     }
   }
 
@@ -270,24 +340,52 @@ export class LockPanel extends Panel implements INotelock {
   }
 
   private _onSaved(): void {
-    void this.refresh();
+    void this.refresh('hash');
   }
 
+  /** Whether the lock changed since the replay shown started. */
+  private get _jobStale(): boolean {
+    return !!this._job && !!this._reply?.lock && this._jobIdentity !== this._reply.lock.identity;
+  }
+
+  /** Verdicts shown on nodes: none once the lock changed since the replay. */
   private _verdicts(): Map<string, INodeVerdict> {
+    if (this._jobStale) {
+      return new Map();
+    }
     return new Map((this._job?.verdicts ?? []).map(v => [v.id, v]));
+  }
+
+  private _drifted(): Map<string, string> {
+    const reasons: Record<string, string> = {
+      missing: 'The file is gone',
+      size: 'The file has another size than when it was read',
+      content: 'The file holds other bytes than when it was read'
+    };
+    return new Map((this._reply?.state?.drifted ?? []).map(d => [d.node, reasons[d.reason] ?? d.reason]));
   }
 
   /** Rebuild the body from the current state (small: a lock has tens of nodes). */
   render(): void {
     const body = this._body.node;
     const scroll = body.scrollTop;
+    // Keep the keyboard focus where it was across the rebuild.
+    const active = document.activeElement as HTMLElement | null;
+    const focused = active && body.contains(active) ? active : null;
+    const focusKey = focused
+      ? { id: focused.dataset.id, cls: [...focused.classList].find(c => c.startsWith('jp-notelock-')) }
+      : null;
     body.textContent = '';
     if (!this._notebook) {
       body.append(h('p', { class: 'jp-notelock-empty' }, 'Open a notebook to see its lock.'));
       return;
     }
     if (this._error) {
-      body.append(h('div', { class: 'jp-notelock-error', role: 'alert' }, this._error));
+      const error = h('div', { class: 'jp-notelock-error', role: 'alert' }, this._error);
+      if (this._recovery) {
+        error.append(h('div', { class: 'jp-notelock-recovery' }, 'To recover: ', this._recovery));
+      }
+      body.append(error);
     }
     const reply = this._reply;
     if (!reply) {
@@ -302,11 +400,18 @@ export class LockPanel extends Panel implements INotelock {
       return;
     }
     const verdicts = this._verdicts();
-    const onSelect = (id: string) => void this.selectNode(id);
+    const drifted = this._drifted();
+    // A click also shows the node's cell; the keyboard keeps the focus here.
+    const onSelect = (id: string) => void this.selectNode(id, !this._keyboard);
     // In the list, clicking the open node again closes its details.
     const toggle = (id: string) => (id === this._selected ? this.clearSelection() : onSelect(id));
     if (this._job) {
-      const replay = renderReplay(lock, this._job, onSelect);
+      const replay = renderReplay(lock, this._job, {
+        onSelect,
+        onClose: () => void this.closeReplay(),
+        onReplayCurrent: () => void this.replay(true),
+        stale: this._jobStale
+      });
       if (this._job.status === 'running') {
         const stop = h('button', { class: 'jp-Button jp-mod-styled jp-mod-reject jp-notelock-cancel' }, 'Cancel');
         stop.addEventListener('click', () => void this.cancelReplay());
@@ -314,19 +419,22 @@ export class LockPanel extends Panel implements INotelock {
       }
       body.append(replay);
     }
-    if (this._diff) {
-      body.append(renderDiff(this._diff));
-    }
     const details =
       this._selected && lock.nodes[this._selected]
-        ? renderDetails(lock, this._selected, { verdict: verdicts.get(this._selected), onSelect })
+        ? renderDetails(lock, this._selected, {
+            verdict: verdicts.get(this._selected),
+            onSelect,
+            onReveal: id => void this.revealCell(id, true),
+            drifted
+          })
         : null;
-    body.append(
-      h('h3', { class: 'jp-notelock-section' }, 'Nodes'),
-      renderNodeList(lock, { selected: this._selected, verdicts, onSelect: toggle, expanded: details })
-    );
+    const list = renderNodeList(lock, { selected: this._selected, verdicts, onSelect: toggle, expanded: details, drifted });
+    // Keyboard or pointer: decides whether selecting also moves the notebook.
+    list.addEventListener('keydown', () => (this._keyboard = true), true);
+    list.addEventListener('pointerdown', () => (this._keyboard = false), true);
+    body.append(h('h3', { class: 'jp-notelock-section' }, 'Nodes'), list);
     if (this._settings.showGraph) {
-      const wrapper = h('div', { class: 'jp-notelock-graph-wrapper' });
+      const wrapper = h('div', { class: 'jp-notelock-graph-wrapper', tabindex: '0', 'aria-label': 'Graph (scrolls)' });
       wrapper.append(renderGraph(lock, { selected: this._selected, verdicts, onSelect }));
       body.append(h('h3', { class: 'jp-notelock-section' }, 'Graph'), wrapper);
     }
@@ -337,6 +445,14 @@ export class LockPanel extends Panel implements INotelock {
     });
     body.append(environment);
     body.scrollTop = scroll;
+    if (focusKey?.cls) {
+      const selector = focusKey.id ? `.${focusKey.cls}[data-id="${CSS.escape(focusKey.id)}"]` : `.${focusKey.cls}`;
+      const again = body.querySelector<HTMLElement>(selector);
+      if (again) {
+        again.tabIndex = 0;
+        again.focus({ preventScroll: true });
+      }
+    }
   }
 
   private _body: Widget;
@@ -344,8 +460,12 @@ export class LockPanel extends Panel implements INotelock {
   private _reply: ILockReply | null = null;
   private _selected: string | null = null;
   private _job: IReplayJob | null = null;
-  private _diff: IDiffReply | null = null;
   private _error: string | null = null;
+  private _recovery: string | null = null;
+  private _jobIdentity: string | null = null;
+  private _keyboard = false;
+  private _pending: Promise<void> | null = null;
+  private _pendingInputs: 'stat' | 'hash' = 'stat';
   private _settings: ILockPanelSettings = { ...DEFAULT_SETTINGS };
   private _ticket = 0;
   private _stale = false;

@@ -1,7 +1,7 @@
 /**
  * Public types and the Lumino token of notelock's JupyterLab extension.
  *
- * The lock types mirror docs/lockfile.md (format version 1); the reply types
+ * The lock types mirror docs/lockfile.md (format version 2); the reply types
  * mirror docs/rest.md. Fields the UI does not need are left as `unknown` so a
  * newer lock still renders.
  */
@@ -15,6 +15,9 @@ export namespace CommandIDs {
   export const show = 'notelock:show-lock';
   export const replay = 'notelock:replay';
   export const exportLock = 'notelock:export';
+  export const exportMenu = 'notelock:export-menu';
+  export const exportPack = 'notelock:export-pack';
+  export const exportReport = 'notelock:export-report';
   export const diff = 'notelock:diff';
   export const refresh = 'notelock:refresh';
 }
@@ -27,6 +30,7 @@ export interface ILockNode {
   inputs?: string[];
   output?: string | null;
   cell?: number;
+  superseded?: boolean;
   opaque?: unknown;
   // read
   reader?: string;
@@ -63,6 +67,8 @@ export interface ILockCell {
   node?: string;
   nodes?: string[];
   error?: string;
+  cell_id?: string;
+  superseded_by?: number;
 }
 
 export interface ISchema {
@@ -100,12 +106,51 @@ export interface ILock {
 
 export type LockStatus = 'up to date' | 'stale' | 'missing';
 
+/** Why a notebook stands where it does against its lock (docs/rest.md, `state`). */
+export type LockState =
+  | 'missing'
+  | 'unreadable'
+  | 'code changed'
+  | 'ran unsaved code'
+  | 'inputs drifted'
+  | 'metadata changed'
+  | 'up to date';
+
+export interface IStateCell {
+  change: 'edited' | 'removed' | 'not run' | 'unsaved' | string;
+  line: string;
+  index?: number;
+  cell_id?: string;
+  execution_count?: number;
+}
+
+export interface IDriftedInput {
+  node: string;
+  path: string;
+  recorded: string;
+  current: string | null;
+  reason: 'missing' | 'size' | 'content' | string;
+}
+
+/** `GET /notelock/status`, and `state` of `GET /notelock/lock` */
+export interface ILockState {
+  state: LockState;
+  message: string;
+  cells: IStateCell[];
+  fields: string[];
+  drifted: IDriftedInput[];
+  checksum: string | null;
+  recovery: string | null;
+  inputs: 'stat' | 'hash';
+}
+
 /** `GET /notelock/lock` */
 export interface ILockReply {
   path: string;
   lock_path: string;
   checksum: string | null;
   status: LockStatus;
+  state?: ILockState;
   lock: ILock | null;
 }
 
@@ -137,6 +182,23 @@ export interface IReplayJob {
   error: string | null;
   stderr: string;
   events: number;
+  /** Started with `against_current` (on today's data, not the snapshots). */
+  against_current?: boolean;
+}
+
+/** `GET /notelock/versions` */
+export interface ILockVersion {
+  spec: string;
+  number: number;
+  when: string | null;
+  identity: string | null;
+  commit: string | null;
+  change: string;
+}
+
+export interface IVersionsReply {
+  lock_path: string;
+  versions: ILockVersion[];
 }
 
 /** `GET /notelock/diff` */

@@ -38,11 +38,11 @@ function reply(lock: ILock | null, status: ILockReply['status'] = 'up to date'):
   };
 }
 
-const READ_CSV = '@read_57e2a68e8c29';
-const READ_SQL = '@read_3c6198d6af20';
-const FIT = '@fit_3d068870c9f0';
-const PREDICT = '@predict_ed035f68d891';
-const FIT_CELL = '@cell_28f8dbff2da1';
+const READ_CSV = '@read_f18b7bd21912';
+const READ_SQL = '@read_5126b9dd3c4d';
+const FIT = '@fit_81a90cbe52da';
+const PREDICT = '@predict_1f560ec59c4a';
+const FIT_CELL = '@cell_57efe8228a71';
 
 function job(overrides: Partial<IReplayJob> = {}): IReplayJob {
   return {
@@ -65,11 +65,11 @@ function job(overrides: Partial<IReplayJob> = {}): IReplayJob {
 describe('order and labels', () => {
   it('lists nodes in execution order: each cell node, then what it recorded', () => {
     expect(nodesInOrder(loadLock())).toEqual([
-      '@cell_38823a83541e',
+      '@cell_e5d2cb2c65f0',
       READ_CSV,
-      '@cell_f98f08c7c446',
+      '@cell_8390dca52f21',
       READ_SQL,
-      '@cell_c85b2b2e1244',
+      '@cell_486e7f437fcf',
       FIT_CELL,
       FIT,
       PREDICT
@@ -115,7 +115,7 @@ describe('order and labels', () => {
 
   it('derives edges from inputs', () => {
     expect(edges(loadLock())).toContainEqual([FIT, PREDICT]);
-    expect(edges(loadLock())).toContainEqual([READ_CSV, '@cell_c85b2b2e1244']);
+    expect(edges(loadLock())).toContainEqual([READ_CSV, '@cell_486e7f437fcf']);
   });
 });
 
@@ -127,6 +127,7 @@ describe('badges', () => {
     lock.nodes[FIT_CELL].contract = { verify: 'none' };
     lock.nodes[READ_SQL].opaque = ['con'];
     const kinds = (id: string) => nodeBadges(lock, id).map(b => b.kind);
+    delete lock.nodes[READ_SQL].snapshot;
     expect(kinds(READ_CSV)).toEqual(['snapshotted']);
     expect(kinds(FIT)).toEqual(['cached', 'nondeterministic']); // declared on its cell
     expect(kinds(PREDICT)).toEqual(['nondeterministic']);
@@ -136,6 +137,7 @@ describe('badges', () => {
   it('marks divergence and drift from a replay verdict', () => {
     const lock = loadLock();
     expect(nodeBadges(lock, FIT, { id: FIT, op: 'fit', verdict: 'DIVERGED', detail: 'output differs' }).map(b => b.kind)).toEqual(['diverged']);
+    delete lock.nodes[READ_CSV].snapshot;
     expect(nodeBadges(lock, READ_CSV, { id: READ_CSV, op: 'read', verdict: 'DIVERGED', detail: 'source drifted' }).map(b => b.kind)).toEqual(['drifted', 'diverged']);
   });
 });
@@ -146,10 +148,10 @@ describe('header', () => {
     lock.workflow!.git = { commit: '0123456789abcdef0123', branch: 'main', dirty: true };
     const el = renderHeader(reply(lock));
     expect(el.querySelector('.jp-notelock-status')!.textContent).toBe('up to date');
-    expect(el.querySelector('.jp-notelock-checksum')!.textContent).toBe('414db80e51');
+    expect(el.querySelector('.jp-notelock-checksum')!.textContent).toBe('579054d951');
     expect(el.querySelector('.jp-notelock-commit')!.textContent).toBe('0123456789');
     expect(el.querySelector('.jp-notelock-badge-dirty')!.textContent).toBe('dirty');
-    expect(el.querySelector('.jp-notelock-identity')!.textContent).toBe('5701d5f7d35f');
+    expect(el.querySelector('.jp-notelock-identity')!.textContent).toBe('ce6bf73fb627');
   });
 
   it('has no dirty badge for a clean tree and says when git is absent', () => {
@@ -177,14 +179,14 @@ describe('node list', () => {
     expect(fit.querySelector('.jp-notelock-icon svg')).not.toBeNull();
     expect(fit.querySelector('.jp-notelock-node-label')!.textContent).toBe('fit RandomForestClassifier');
     expect(fit.querySelector('.jp-notelock-node-id')!.textContent).toBe(FIT);
-    expect(fit.querySelector('.jp-notelock-node-duration')!.textContent).toBe('1.26 s');
+    expect(fit.querySelector('.jp-notelock-node-duration')!.textContent).toBe('5.25 s');
   });
 
   it('selects a node on click and on Enter', () => {
     const selected: string[] = [];
     const el = renderNodeList(loadLock(), { onSelect: id => selected.push(id), selected: PREDICT });
     (el.querySelector(`[data-id="${FIT}"]`) as HTMLElement).click();
-    el.querySelector(`[data-id="${READ_CSV}"]`)!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }));
+    el.querySelector(`[data-id="${READ_CSV}"]`)!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
     expect(selected).toEqual([FIT, READ_CSV]);
     expect(el.querySelector('.jp-mod-selected')!.getAttribute('data-id')).toBe(PREDICT);
   });
@@ -228,8 +230,9 @@ describe('details', () => {
     const params = Array.from(el.querySelectorAll('.jp-notelock-params tbody tr')).map(r => r.textContent);
     expect(params).toContain('n_estimators200');
     expect(params).toContain('max_depth10');
-    (el.querySelector(`.jp-notelock-inputs a[data-id="${FIT_CELL}"]`) as HTMLElement).click();
-    expect(selected).toEqual([FIT_CELL]);
+    const input = loadLock().nodes[FIT].inputs![0];
+    (el.querySelector(`.jp-notelock-inputs a[data-id="${input}"]`) as HTMLElement).click();
+    expect(selected).toEqual([input]);
   });
 
   it('shows the source of a cell node', () => {

@@ -89,7 +89,11 @@ def test_runs_are_stable_and_edits_change_only_the_checksum_and_git_state(fraud_
     edited = load_lock(lock_path)
     assert edited["environment"] == first["environment"]
     changed = {k for k in first["workflow"] if first["workflow"][k] != edited["workflow"].get(k)}
-    assert changed == {"checksum", "git"}
+    assert changed == {"checksum", "parts", "git"}
+    # parts explain the checksum: the code changed, the markdown and metadata did not
+    assert first["workflow"]["parts"]["code"] != edited["workflow"]["parts"]["code"]
+    assert {k: v for k, v in first["workflow"]["parts"].items() if k != "code"} == \
+        {k: v for k, v in edited["workflow"]["parts"].items() if k != "code"}
     assert edited["workflow"]["git"]["dirty"] is True
     assert edited["workflow"]["git"]["modified"] == ["fraud_detection.ipynb"]
     warnings = outputs_text(edited_nb).count("uncommitted changes in fraud_detection.ipynb")

@@ -340,10 +340,10 @@ async def test_finished_jobs_are_forgotten_after_the_retention_period(jp_fetch, 
 async def test_unexpected_errors_do_not_leak_a_traceback(jp_fetch, locked_notebook, monkeypatch):
     from notelock.server import handlers
 
-    def broken(path):
+    def broken(*args, **kwargs):
         raise RuntimeError("secret internals at /srv/x")
 
-    monkeypatch.setattr(handlers, "notebook_checksum", broken)
+    monkeypatch.setattr(handlers, "notebook_status", broken)
     code, reply = await fetch_error(jp_fetch, "notelock", "lock", params={"path": "sub/nb.ipynb"})
     assert code == 500
     assert_clean_error(reply)

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -186,10 +187,8 @@ def page(lab):
         panel = page.locator("#notelock-lock-panel")
         expect(panel).to_be_visible()
         expect(panel.locator(".jp-notelock-status")).to_have_text("no lock yet")
-        _widen_sidebar(page, panel, 470)
 
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        _run_all(page)
         # The run is over when no prompt shows "[*]" and the kernel is idle again.
         page.wait_for_function(
             "() => document.querySelectorAll('.jp-InputArea-prompt').length > 0 && "
@@ -208,19 +207,21 @@ def page(lab):
         browser.close()
 
 
-def _widen_sidebar(page, panel, width: int) -> None:
-    """Drag the handle between the notebook and the right sidebar, as a user would."""
-    box = panel.bounding_box()
-    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").evaluate_all(
-        "(hs, x) => hs.map(h => h.getBoundingClientRect()).filter(r => r.width > 0)"
-        ".map(r => [r.x + r.width / 2, r.y + r.height / 2])"
-        ".sort((a, b) => Math.abs(a[0] - x) - Math.abs(b[0] - x))[0]",
-        box["x"],
-    )
-    page.mouse.move(*handle)
-    page.mouse.down()
-    page.mouse.move(handle[0] - (width - box["width"]), handle[1], steps=8)
-    page.mouse.up()
+def _run_all(page) -> None:
+    """Run → Run All Cells, once the kernel's connection has settled. A click
+    that comes too early runs the first cell only; then every other code cell
+    is still ``[ ]:`` (not queued), and the click is repeated."""
+    page.wait_for_timeout(3000)
+    for _ in range(3):
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        try:
+            page.wait_for_function("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]"
+                                   ".every(e => /\\[(\\*|\\d+)\\]/.test(e.textContent))", timeout=20_000)
+            return
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: not every cell was queued
+            continue
+    raise AssertionError("Run All Cells did not queue every cell")
 
 
 def _use_theme(page, theme: str) -> None:
@@ -305,7 +306,8 @@ def test_clicking_a_node_shows_details_and_selects_its_cell(lab, page):
     panel = page.locator("#notelock-lock-panel")
     lock = _lock_on_disk(lab)
     fit = next(nid for nid, n in lock["nodes"].items() if n["op"] == "fit")
-    panel.locator(f".jp-notelock-node[data-id='{fit}']").click()
+    # the row's title (its "from transactions.csv" link selects the source instead)
+    panel.locator(f".jp-notelock-node[data-id='{fit}'] .jp-notelock-node-label").click()
     details = panel.locator(f".jp-notelock-details[data-id='{fit}']")
     expect(details).to_be_visible()
     expect(details.locator(".jp-notelock-params")).to_contain_text("n_estimators")
@@ -313,15 +315,42 @@ def test_clicking_a_node_shows_details_and_selects_its_cell(lab, page):
     expect(active).to_contain_text("model.fit(train[features]")
 
 
-def test_export_downloads_exactly_the_lock_file(lab, page, tmp_path):
+def test_export_downloads_exactly_the_lock_file_and_says_so(lab, page, tmp_path):
+    from playwright.sync_api import expect
+
     panel = page.locator("#notelock-lock-panel")
+    panel.locator(".jp-notelock-toolbar").get_by_text("Export").click()
     with page.expect_download() as info:
-        panel.locator(".jp-notelock-toolbar").get_by_text("Export").click()
+        page.locator(".jp-notelock-export-menu").get_by_text("Lock file (.lock.json)").click()
     download = info.value
     assert download.suggested_filename == LOCK
     target = tmp_path / LOCK
     download.save_as(target)
     assert target.read_bytes() == (lab.root / LOCK).read_bytes()
+    expect(page.get_by_text(f"Exported {LOCK}")).to_be_visible()
+
+
+def test_export_pack_and_report_download_or_say_the_server_lacks_them(lab, page):
+    """The pack and report routes come with another part of notelock: without them, one clear toast."""
+    from playwright.sync_api import expect
+
+    panel = page.locator("#notelock-lock-panel")
+    for item, what in (("Pack (.nlpack)", "pack"), ("Audit report (.html)", "audit report")):
+        route = "pack" if what == "pack" else "report"
+        url = f"{lab.url}/notelock/{route}?path={NOTEBOOK}&token={lab.token}"
+        try:
+            with urllib.request.urlopen(url, timeout=30) as r:  # noqa: S310 - the local test server
+                served = r.status == 200
+        except urllib.error.HTTPError as err:
+            served = err.code != 404
+        panel.locator(".jp-notelock-toolbar").get_by_text("Export").click()
+        if served:
+            with page.expect_download():
+                page.locator(".jp-notelock-export-menu").get_by_text(item).click()
+            expect(page.get_by_text("Exported ").last).to_be_visible()
+        else:
+            page.locator(".jp-notelock-export-menu").get_by_text(item).click()
+            expect(page.get_by_text(f"Export {what}: not available in this server version")).to_be_visible()
 
 
 @pytest.mark.skipif(not _replay_cli_available(), reason="the notelock CLI has no replay command in this version")
@@ -341,23 +370,29 @@ def test_replay_from_the_sidebar_reproduces(lab, page):
     panel.screenshot(path=str(IMAGES / "sidebar-replay.png"))
 
 
-def test_diff_picks_another_lock_file_and_shows_the_semantic_diff(lab, page):
+def test_diff_compares_with_any_lock_file_in_the_main_area(lab, page):
     from playwright.sync_api import expect
 
     (lab.root / "baseline").mkdir(exist_ok=True)
     shutil.copy(lab.root / LOCK, lab.root / "baseline" / LOCK)
     panel = page.locator("#notelock-lock-panel")
     panel.locator(".jp-notelock-toolbar").get_by_text("Diff…").click()
+    choice = page.locator(".jp-Dialog .jp-notelock-diff-choice")
+    expect(choice).to_be_visible()
+    # one session so far: nothing kept yet, so "before" asks for a lock file
+    choice.get_by_label("Before").select_option(label="Another lock file…")
+    page.locator(".jp-Dialog").get_by_role("button", name="Compare").click()
     dialog = page.locator(".jp-Dialog")
-    expect(dialog).to_be_visible()
     dialog.locator(".jp-DirListing-item", has_text="baseline").dblclick()
     dialog.locator(".jp-DirListing-item", has_text=LOCK).click()
     dialog.get_by_role("button", name="Select").click()
-    diff = panel.locator(".jp-notelock-diff")
-    expect(diff).to_contain_text(f"{LOCK} → baseline/{LOCK}")
-    expect(diff.locator(".jp-notelock-diff-summary")).to_have_text(
+    document = page.locator(".jp-MainAreaWidget .jp-notelock-diff-document")
+    expect(document.locator(".jp-notelock-diff-title")).to_have_text(f"baseline/{LOCK} → {LOCK}")
+    expect(document.locator(".jp-notelock-diff-summary")).to_have_text(
         "Identical computations: same identity, every result the same."
     )
+    page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon").click()
+    expect(document).to_have_count(0)
 
 
 def test_commands_are_in_the_palette(lab, page):
@@ -368,8 +403,85 @@ def test_commands_are_in_the_palette(lab, page):
     palette = page.locator("#command-palette")
     expect(palette).to_be_visible()
     palette.locator("input").fill("notelock")
-    for label in ("notelock: show lock", "notelock: replay", "notelock: export"):
-        expect(palette.locator(".lm-CommandPalette-item", has_text=label)).to_have_count(1)
+    expect(palette.locator(".lm-CommandPalette-item", has_text="notelock: show lock")).to_have_count(1)
+    labels = palette.locator(".lm-CommandPalette-itemLabel").all_inner_texts()
+    for label in ("notelock: show lock", "notelock: replay", "notelock: export", "notelock: export pack",
+                  "notelock: export audit report", "notelock: diff…"):
+        assert labels.count(label) == 1, (label, labels)
     palette.locator(".lm-CommandPalette-item", has_text="notelock: show lock").click()
     expect(page.locator("#notelock-lock-panel")).to_be_visible()
     expect(page.locator("#notelock-lock-panel .jp-notelock-node")).not_to_have_count(0)
+
+
+def _restart_kernel(lab) -> None:
+    """Restart the notebook's kernel through Jupyter's REST API (as the toolbar's restart does)."""
+    with urllib.request.urlopen(f"{lab.url}/api/sessions?token={lab.token}", timeout=30) as r:  # noqa: S310
+        [session] = json.loads(r.read())
+    request = urllib.request.Request(f"{lab.url}/api/kernels/{session['kernel']['id']}/restart?token={lab.token}",
+                                     method="POST", data=b"")
+    with urllib.request.urlopen(request, timeout=120) as r:  # noqa: S310 - the local test server
+        assert r.status == 200
+
+
+def _set_max_depth(page, old: str, new: str) -> None:
+    """Edit ``max_depth=<old>`` to ``<new>`` in the fit cell, with the keyboard."""
+    editors = page.locator(".jp-Cell .jp-InputArea-editor")
+    index = editors.evaluate_all(f"els => els.findIndex(e => e.textContent.includes('max_depth={old}'))")
+    editor = editors.nth(index)
+    editor.locator(".cm-line", has_text=f"max_depth={old}").click()
+    page.keyboard.press("End")
+    for _ in range(len(", random_state=42)")):
+        page.keyboard.press("ArrowLeft")
+    for _ in old:
+        page.keyboard.press("Backspace")
+    page.keyboard.type(new)
+
+
+def test_diff_defaults_to_the_previous_run_and_reads_before_to_after(lab, page):
+    """Change max_depth 10 → 5, save, restart and run all: Diff offers ~1 → now and says 10 → 5."""
+    from playwright.sync_api import expect
+
+    panel = page.locator("#notelock-lock-panel")
+    before = _lock_on_disk(lab)["run"].get("session")
+    _set_max_depth(page, "10", "5")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+s")
+    _restart_kernel(lab)  # a new kernel session: its lock replaces this one, which is kept as ~1
+    expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1, timeout=90_000)
+    lock_file = lab.root / LOCK
+    for _attempt in range(3):
+        page.wait_for_timeout(2000)
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        deadline = time.monotonic() + 60
+        while _lock_on_disk(lab)["run"].get("session") == before and time.monotonic() < deadline:
+            time.sleep(1)  # the new kernel session writes its first lock
+        if _lock_on_disk(lab)["run"].get("session") != before:
+            break
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('.jp-InputArea-prompt')].some(e => e.textContent.includes('*'))",
+        timeout=300_000)
+    expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1, timeout=60_000)
+    assert lock_file.exists()
+    proc = subprocess.run([sys.executable, "-m", "notelock", "log", NOTEBOOK], cwd=lab.root, capture_output=True,
+                          text=True, check=True)
+    assert f"{LOCK}~1" in proc.stdout, proc.stdout
+    expect(panel.locator(".jp-notelock-node[data-op='fit']")).to_have_count(1, timeout=60_000)
+    panel.locator(".jp-notelock-toolbar").get_by_text("Diff…").click()
+    choice = page.locator(".jp-Dialog .jp-notelock-diff-choice")
+    assert choice.get_by_label("Before").input_value() == f"{LOCK}~1"
+    assert choice.get_by_label("After").input_value() == LOCK
+    page.locator(".jp-Dialog").get_by_role("button", name="Compare").click()
+    document = page.locator(".jp-MainAreaWidget .jp-notelock-diff-document")
+    expect(document.locator(".jp-notelock-diff-title")).to_have_text(f"{LOCK}~1 → {LOCK}")
+    params = document.locator(".jp-notelock-diff-params")
+    expect(params).to_contain_text("max_depth: 10 → 5")
+    sections = document.locator(".jp-notelock-diff-section h4").all_inner_texts()
+    assert sections.index("Parameters") < sections.index("Changed nodes"), sections
+    assert "removed" not in document.locator(".jp-notelock-diff-summary").inner_text()
+    if document.locator(".jp-notelock-diff-code").count():
+        expect(document.locator(".jp-notelock-diff-line.jp-mod-add", has_text="max_depth=5")).to_have_count(1)
+        expect(document.locator(".jp-notelock-diff-line.jp-mod-del", has_text="max_depth=10")).to_have_count(1)
+    page.screenshot(path=str(IMAGES / "diff.png"))
+    page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon").click()
+    expect(document).to_have_count(0)

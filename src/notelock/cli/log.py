@@ -8,7 +8,6 @@ from pathlib import Path
 
 from ..core import history
 from ..core.errors import LockFileError
-from ..core.lockfile import load_lock, loads_lock
 from ..core.store import store_for
 
 
@@ -27,40 +26,21 @@ def run(args: argparse.Namespace) -> int:
     path, number = history.split_spec(args.lock)
     if number:
         raise LockFileError(f"{args.lock}: give the notebook or lock file without ~N")
-    store = store_for(path)
-    current = load_lock(path) if Path(path).exists() else None
-    versions = history.history_versions(path, store)
-    rows = []
-    if current is not None:
-        rows.append({"spec": path.name, "when": (current.get("run") or {}).get("updated"),
-                     "identity": current["identity"],
-                     "commit": ((current.get("workflow") or {}).get("git") or {}).get("commit"),
-                     "lock": current})
-    for version in versions:
-        try:
-            lock = loads_lock(store.get_bytes(version.object), f"{path.name}~{version.number}")
-        except Exception as err:  # noqa: BLE001 - a damaged version is listed, not fatal
-            lock = None
-            note = str(err)
-        rows.append({"spec": f"{path.name}~{version.number}", "when": version.updated or version.replaced,
-                     "identity": version.identity, "commit": version.commit, "lock": lock,
-                     **({"note": note} if lock is None else {})})
-    for i, row in enumerate(rows):
-        older = rows[i + 1]["lock"] if i + 1 < len(rows) else None
-        if row.get("note"):
-            row["change"] = row["note"]
-        elif row["lock"] is not None:
-            row["change"] = history.change_summary(older, row["lock"])
-        else:
-            row["change"] = ""
+    given = Path(args.lock)
+    rows = history.log_rows(path, store_for(path))
+    if not rows and not given.exists():
+        # like `notelock show`: a path that names nothing is unusable input
+        raise LockFileError(f"{args.lock}: no such {'notebook' if given.suffix == '.ipynb' else 'lock file'}")
     if args.json:
-        print(json.dumps([{k: v for k, v in r.items() if k != "lock"} for r in rows], indent=2))
+        print(json.dumps([{k: v for k, v in r.items() if k not in ("lock", "number")} for r in rows], indent=2))
         return 0
     if not rows:
         print(f"{path.name}: no lock file and no kept versions")
         return 0
+    width = max(28, *(len(r["spec"]) + 1 for r in rows))
+    print(f"{'VERSION':<{width}} {'WHEN':<20} {'IDENTITY':<12} {'COMMIT':<10} CHANGE")
     for row in rows:
         ident = (row["identity"] or "").split(":", 1)[-1][:12] or "?"
         commit = (row["commit"] or "-")[:10]
-        print(f"{row['spec']:<28} {row['when'] or '?':<20} {ident:<12} {commit:<10} {row['change']}")
+        print(f"{row['spec']:<{width}} {row['when'] or '?':<20} {ident:<12} {commit:<10} {row['change']}")
     return 0

@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Re-run the computation a lock file recorded, from the lock alone, in a fresh kernel in the "
                     "lock's folder, and report per node: reproduced, reproduced within tolerance, not verified, "
                     "or DIVERGED. Inputs whose source changed are served from their snapshots. Exit code: 0 every "
-                    "verifiable node reproduced, 1 divergence or drift, 2 unusable input.")
+                    "verifiable node reproduced (drifted inputs served from snapshots), 1 a divergence (with "
+                    "--against-current, also drift), 2 unusable input (docs/replay.md, Exit codes).")
     add_run_arguments(p)
     p.add_argument("--events", action="store_true", help="print progress as JSON lines (for the server extension)")
     p.add_argument("--out", metavar="PATH", help="write the lock the replay recorded to PATH")

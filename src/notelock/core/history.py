@@ -210,6 +210,41 @@ def change_summary(old: dict[str, Any] | None, new: dict[str, Any]) -> str:
     return "; ".join(parts[:4]) + ("; …" if len(parts) > 4 else "")
 
 
+def log_rows(lock_path: str | os.PathLike[str], store: Store | None = None) -> list[dict[str, Any]]:
+    """What ``notelock log`` lists, newest first: the current lock (``number`` 0)
+    and every kept version, each with ``spec`` (``NB.lock.json~N``), ``when``,
+    ``identity``, ``commit`` and ``change`` (what changed from the one before;
+    for a damaged version, why it does not load), and ``lock`` (``None`` when
+    damaged)."""
+    path = Path(lock_path)
+    store = store or store_for(path)
+    rows: list[dict[str, Any]] = []
+    if path.exists():
+        current = lockfile.load_lock(path)
+        rows.append({"spec": path.name, "number": 0, "when": (current.get("run") or {}).get("updated"),
+                     "identity": current["identity"],
+                     "commit": ((current.get("workflow") or {}).get("git") or {}).get("commit"), "lock": current})
+    for version in history_versions(path, store):
+        note = None
+        try:
+            lock: dict[str, Any] | None = lockfile.loads_lock(store.get_bytes(version.object),
+                                                              f"{path.name}~{version.number}")
+        except Exception as err:  # noqa: BLE001 - a damaged version is listed, not fatal
+            lock, note = None, str(err)
+        rows.append({"spec": f"{path.name}~{version.number}", "number": version.number,
+                     "when": version.updated or version.replaced, "identity": version.identity,
+                     "commit": version.commit, "lock": lock, **({"note": note} if note else {})})
+    for i, row in enumerate(rows):
+        older = rows[i + 1]["lock"] if i + 1 < len(rows) else None
+        if row.get("note"):
+            row["change"] = row.pop("note")
+        elif row["lock"] is not None:
+            row["change"] = change_summary(older, row["lock"])
+        else:
+            row["change"] = ""
+    return rows
+
+
 def _read_key(node: dict[str, Any]) -> str:
     return str(node.get("path") or node.get("query") or node.get("url") or node.get("reader"))
 
@@ -219,4 +254,4 @@ def _now() -> str:
 
 
 __all__ = ["Version", "keep_version", "history_versions", "load_version", "resolve_lock_spec",
-           "split_spec", "change_summary", "referenced_objects", "history_key"]
+           "split_spec", "change_summary", "referenced_objects", "history_key", "log_rows"]

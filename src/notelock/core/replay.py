@@ -471,6 +471,20 @@ def exit_code(judge: Judge, *, mode: str, failed: bool = False) -> int:
     return 0
 
 
+def headline(summary: dict[str, Any], exit_code: int, *, mode: str) -> str:
+    """The verdict in words, the same on the command line and in the sidebar:
+    ``reproduced``, ``reproduced from snapshots — N inputs changed since the
+    lock`` (drift served from snapshots), ``diverged`` (``… on current data``),
+    or ``could not replay``."""
+    drifted = len(summary.get("drifted") or [])
+    changed = f"{drifted} input{'s' if drifted != 1 else ''} changed since the lock"
+    if exit_code == 0:
+        return f"reproduced from snapshots — {changed}" if drifted and mode == "pinned" else "reproduced"
+    if exit_code == 1:
+        return f"diverged on current data — {changed}" if drifted and mode == "current" else "diverged"
+    return "could not replay"
+
+
 # ---------------------------------------------------------------- stability
 
 
@@ -512,4 +526,4 @@ def stability(recorded: dict[str, Any], runs: list[list[dict[str, Any]]]) -> lis
 
 __all__ = ["Judge", "ReplayRefused", "check_replayable", "replay_sources", "read_plan", "import_lines",
            "environment_changes", "contract_of_node", "exit_code", "stability", "node_count", "VERDICTS",
-           "REPRODUCED", "WITHIN_TOLERANCE", "NOT_VERIFIED", "DIVERGED", "SNAPSHOT_NOTE"]
+           "REPRODUCED", "WITHIN_TOLERANCE", "NOT_VERIFIED", "DIVERGED", "SNAPSHOT_NOTE", "headline"]

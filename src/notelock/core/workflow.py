@@ -36,6 +36,8 @@ __all__ = [
     "container_image",
     "dirty_warning",
     "notebook_checksum",
+    "notebook_fingerprint",
+    "notebook_parts",
 ]
 
 #: The metadata keys the ``nbstripout`` command line strips by default.
@@ -81,7 +83,19 @@ def notebook_checksum(
     extra_keys: Iterable[str] = (),
     keep_metadata_keys: Iterable[str] = (),
 ) -> str:
-    """The git blob SHA-1 of the notebook as ``nbstripout -t`` prints it.
+    """The git blob SHA-1 of the notebook as ``nbstripout -t`` prints it (see
+    :func:`notebook_fingerprint`)."""
+    return notebook_fingerprint(path, extra_keys, keep_metadata_keys)[0]
+
+
+def notebook_fingerprint(
+    path: str | os.PathLike[str],
+    extra_keys: Iterable[str] = (),
+    keep_metadata_keys: Iterable[str] = (),
+) -> tuple[str, dict[str, Any]]:
+    """``(checksum, parts)``: the notebook's checksum and :func:`notebook_parts`.
+
+    The checksum is the git blob SHA-1 of the notebook as ``nbstripout -t`` prints it.
 
     Equal to ``nbstripout -t NB.ipynb | git hash-object --stdin``: outputs,
     execution counts and the default metadata keys are stripped, cell ids are
@@ -98,6 +112,12 @@ def notebook_checksum(
 
     Raises :class:`NotelockError` if the file cannot be read or is not a notebook.
     """
+    checksum, stripped = _stripped(path, extra_keys, keep_metadata_keys)
+    return checksum, notebook_parts(stripped)
+
+
+def _stripped(path: str | os.PathLike[str], extra_keys: Iterable[str],
+              keep_metadata_keys: Iterable[str]) -> tuple[str, dict[str, Any]]:
     keys = [*NBSTRIPOUT_EXTRA_KEYS, *extra_keys]
     keep = set(keep_metadata_keys)
     keys = [k for k in keys if k not in keep]
@@ -113,10 +133,43 @@ def notebook_checksum(
             or not isinstance(nb.get("metadata", {}), dict):
         raise NotelockError(f"{path}: not a notebook in nbformat 4 (re-save it with a current Jupyter)")
     try:
-        text = _nbformat_text(_strip_like_nbstripout(nb, keys))
+        stripped = _strip_like_nbstripout(nb, keys)
+        text = _nbformat_text(stripped)
     except (AttributeError, TypeError, ValueError, _KeepOutputConflict) as err:
         raise NotelockError(f"{path}: not a readable notebook: {type(err).__name__}: {err}") from err
-    return _git_blob_sha1(text.encode("utf-8"))
+    return _git_blob_sha1(text.encode("utf-8")), stripped
+
+
+def _part_hash(value: Any) -> str:
+    data = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha1(data.encode("utf-8")).hexdigest()[:16]  # noqa: S324 - a change detector, not security
+
+
+def notebook_parts(nb: dict[str, Any]) -> dict[str, Any]:
+    """What the checksum covers, hashed part by part, so that a changed
+    checksum can be explained: ``code`` (the code cells' sources, in order),
+    ``text`` (markdown and raw cells) and ``metadata`` (dotted key → hash, two
+    levels deep: ``kernelspec.display_name``). Taken from the stripped
+    notebook, so volatile keys do not count here either."""
+    code: list[str] = []
+    text: list[Any] = []
+    for cell in nb.get("cells") or []:
+        if not isinstance(cell, dict):
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        if cell.get("cell_type") == "code":
+            code.append(_normalise_source(source))
+        else:
+            text.append([cell.get("cell_type"), source])
+    metadata: dict[str, str] = {}
+    for key, value in sorted((nb.get("metadata") or {}).items()):
+        if isinstance(value, dict) and value:
+            for sub, inner in sorted(value.items()):
+                metadata[f"{key}.{sub}"] = _part_hash(inner)
+        else:
+            metadata[key] = _part_hash(value)
+    return {"code": _part_hash(code), "text": _part_hash(text), "metadata": metadata}
 
 
 class _KeepOutputConflict(Exception):
@@ -359,6 +412,7 @@ class WorkflowTracker:
         self._nb_stamp: Any = object()
         self._nb_key: Any = object()
         self._checksum: str | None = None
+        self._parts: dict[str, Any] | None = None
         self._sources: set[str] | None = None
         self._settings: dict[str, Any] = {}
         self._git_key: Any = object()
@@ -533,14 +587,15 @@ class WorkflowTracker:
             return
         self._nb_key = key
         self._checksum = None
+        self._parts = None
         self._sources = None
         if stamp is None:
             return
         try:
             extra, keep = self._nbstripout_keys
-            self._checksum = notebook_checksum(self.notebook_path, extra, keep)
+            self._checksum, self._parts = notebook_fingerprint(self.notebook_path, extra, keep)
         except Exception:  # noqa: BLE001 - a half-saved or invalid notebook: no checksum this time
-            self._checksum = None
+            self._checksum = self._parts = None
         try:
             self._sources, self._settings = _code_sources(self.notebook_path)
         except Exception:  # noqa: BLE001 - same as above
@@ -565,15 +620,16 @@ class WorkflowTracker:
         when there is no notebook (or it is unreadable and nothing ran).
         """
         git = self.git()  # first: it also reads the nbstripout keys from git config
-        checksum = saved = None
+        checksum = saved = parts = None
         name = None
         if self.notebook_path is not None:
             name = self.notebook_path.name
             try:
                 self._refresh_notebook()
             except Exception:  # noqa: BLE001 - never raise from a snapshot
-                self._checksum = self._sources = None
+                self._checksum = self._sources = self._parts = None
             checksum = self._checksum
+            parts = self._parts
             executed = [_normalise_source(s) for s in (executed_sources or []) if s and s.strip()]
             if self._sources is None:
                 saved = False if executed else None
@@ -583,6 +639,7 @@ class WorkflowTracker:
             "notebook": name,
             "checksum": checksum,
             "saved": saved,
+            "parts": parts,
             "git": git,
             "allow_dirty": bool(self.allow_dirty or protocol.flag("NOTELOCK_ALLOW_DIRTY")),
             "image": _safe_image(),

@@ -102,12 +102,14 @@ class EventsReporter(Reporter):
 
 
 class TextReporter(Reporter):
-    """Readable lines; a tqdm progress bar on a terminal."""
+    """Readable lines; on a terminal, one progress bar while it runs and the
+    verdicts as one aligned table at the end (piped output: a line per node)."""
 
     def __init__(self, stream: TextIO = sys.stdout, progress: bool | None = None):
         self.stream = stream
         self.progress = stream.isatty() if progress is None else progress
         self.bar: Any = None
+        self.rows: list[dict[str, Any]] = []
 
     def _write(self, text: str) -> None:
         if self.bar is not None:
@@ -121,25 +123,44 @@ class TextReporter(Reporter):
         if self.progress:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=nodes, unit="node", file=self.stream, leave=False)
+            self.bar = tqdm(total=nodes, unit="node", file=self.stream, leave=False, dynamic_ncols=True,
+                            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} {postfix}")
 
     def message(self, text: str) -> None:
         self._write(text)
 
     def node(self, verdict: dict[str, Any]) -> None:
-        detail = f"  ({verdict['detail']})" if verdict.get("detail") else ""
-        self._write(f"  {verdict['verdict']:<27} {verdict['id']}  {verdict.get('label', '')}{detail}")
-        if self.bar is not None:
-            self.bar.update(1)
+        if self.bar is None:
+            detail = f"  ({verdict['detail']})" if verdict.get("detail") else ""
+            self._write(f"  {verdict['verdict']:<27} {verdict['id']}  {verdict.get('label', '')}{detail}")
+            return
+        self.rows.append(verdict)
+        self.bar.set_postfix_str(str(verdict.get("label") or verdict["id"])[:40], refresh=False)
+        self.bar.update(1)
 
     def done(self, result: ReplayResult) -> None:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+            for line in verdict_table(self.rows):
+                self._write(line)
         s = result.summary
-        self._write(f"{s.get('reproduced', 0)} reproduced, {s.get('reproduced_within_tolerance', 0)} within "
+        title = s.get("headline") or plan.headline(s, result.exit_code, mode=result.mode)
+        self._write(f"{title}: {s.get('reproduced', 0)} reproduced, {s.get('reproduced_within_tolerance', 0)} within "
                     f"tolerance, {s.get('not_verified', 0)} not verified, {s.get('DIVERGED', 0)} diverged"
                     f" → exit {result.exit_code}")
+        if s.get("drifted") and result.mode == "pinned" and result.exit_code == 0:
+            self._write(f"to replay on the current data: notelock replay {result.lock} --against-current")
+
+
+def verdict_table(verdicts: list[dict[str, Any]]) -> list[str]:
+    """Verdicts as lines of aligned columns: verdict, node id, label, detail."""
+    if not verdicts:
+        return []
+    rows = [(v["verdict"], v["id"], str(v.get("label") or ""), str(v.get("detail") or "")) for v in verdicts]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(r[:3], widths)).rstrip()
+            + (f"  ({r[3]})" if r[3] else "") for r in rows]
 
 
 # ---------------------------------------------------------------- running
@@ -276,6 +297,7 @@ def run_replay(spec: str, *, against_current: bool = False, timeout: float = 600
         result.summary = judge.summary()
         result.exit_code = plan.exit_code(judge, mode=mode, failed=failed)
         result.summary["exit_code"] = result.exit_code
+        result.summary["headline"] = plan.headline(result.summary, result.exit_code, mode=mode)
         if out and replay_lock.is_file():
             target = Path(out)
             if target.resolve() == lock_path.resolve():

@@ -123,7 +123,9 @@ class Recording:
         def add_sections(data: dict[str, Any]) -> None:
             # the checksum is a JSON parse of the saved notebook (redone only
             # when the file changed), so every write carries it
-            data["workflow"] = self.workflow.snapshot([c["source"] for c in session.cells])
+            # cells re-run later do not count: `saved` is about each cell's latest execution
+            data["workflow"] = self.workflow.snapshot(
+                [c["source"] for c in data.get("cells", session.cells) if "superseded_by" not in c])
             env = self.env.get()
             if self.seed is not None:
                 env.setdefault("seeds", {})["seed"] = self.seed

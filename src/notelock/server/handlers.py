@@ -10,8 +10,10 @@ authorization, resolving paths inside the server root, and turning
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -25,11 +27,12 @@ from tornado import web
 
 from notelock.core.diff import diff_locks
 from notelock.core.errors import BusyError, NotelockError, http_status
+from notelock.core.history import load_version, log_rows
 from notelock.core.lockfile import load_lock, lock_path_for
 from notelock.core.pack import PACK_SUFFIX, pack
 from notelock.core.report import report_for
 from notelock.core.secrets import redact_text
-from notelock.core.workflow import notebook_checksum
+from notelock.core.status import notebook_status
 
 from . import paths
 from .config import NotelockExtension
@@ -92,6 +95,17 @@ class NotelockHandler(APIHandler):
             raise web.HTTPError(404, f"no lock file: {lock_api}")
         return lock_api, lock_file
 
+    def notebook_and_lock(self) -> tuple[str, str, Path, Path]:
+        """``(notebook api path, lock api path, notebook, lock file)`` of ``?path=NB.ipynb``."""
+        nb_api = self.get_query_argument("path", None)
+        lock_api = self.lock_api_path(nb_api)
+        if not str(nb_api).endswith(".ipynb"):
+            raise web.HTTPError(400, f"not a notebook: {nb_api}")
+        notebook = self.resolve(nb_api)
+        if not notebook.is_file():
+            raise web.HTTPError(404, f"no such notebook: {nb_api}")
+        return str(nb_api), lock_api, notebook, self.resolve(lock_api)
+
     async def load(self, lock_file: Path) -> dict[str, Any]:
         """Load and validate a lock file off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(None, load_lock, lock_file)
@@ -143,31 +157,49 @@ class LockHandler(NotelockHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        nb_api = self.get_query_argument("path", None)
-        lock_api = self.lock_api_path(nb_api)
-        if not str(nb_api).endswith(".ipynb"):
-            raise web.HTTPError(400, f"not a notebook: {nb_api}")
-        notebook = self.resolve(nb_api)
-        if not notebook.is_file():
-            raise web.HTTPError(404, f"no such notebook: {nb_api}")
-        lock_file = self.resolve(lock_api)
+        nb_api, lock_api, notebook, lock_file = self.notebook_and_lock()
 
+        inputs = _inputs_param(self)
         loop = asyncio.get_running_loop()
-        checksum = await loop.run_in_executor(None, notebook_checksum, notebook)
+        lock = await self.load(lock_file) if lock_file.is_file() else None
+        state = await loop.run_in_executor(
+            None, functools.partial(notebook_status, notebook, lock_file, inputs=inputs, lock=lock))
         reply: dict[str, Any] = {
             "path": nb_api,
             "lock_path": lock_api,
-            "checksum": checksum,
+            "checksum": state.checksum,
             "status": "missing",
+            "state": state.to_json(),
             "lock": None,
         }
-        if lock_file.is_file():
-            lock = await self.load(lock_file)
+        if lock is not None:
             recorded = (lock.get("workflow") or {}).get("checksum")
             reply["lock"] = lock
-            reply["status"] = "up to date" if recorded == checksum else "stale"
+            reply["status"] = "up to date" if recorded == state.checksum else "stale"
         self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps(reply))
+
+
+def _inputs_param(handler: NotelockHandler) -> str:
+    inputs = handler.get_query_argument("inputs", "stat")
+    if inputs not in ("stat", "hash"):
+        raise web.HTTPError(400, "'inputs' must be 'stat' or 'hash'")
+    return inputs
+
+
+class StatusHandler(NotelockHandler):
+    """``GET /notelock/status?path=NB.ipynb``: the notebook's status against its lock, even a broken one."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        nb_api, lock_api, notebook, lock_file = self.notebook_and_lock()
+        state = await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(notebook_status, notebook, lock_file, inputs=_inputs_param(self)))
+        reply = state.to_json()
+        reply["message"] = self._hide_root(redact_text(reply["message"]))
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps({"path": nb_api, "lock_path": lock_api, **reply}))
 
 
 class ExportHandler(NotelockHandler):
@@ -245,26 +277,57 @@ def _ascii_name(name: str) -> str:
 
 
 class DiffHandler(NotelockHandler):
-    """``GET /notelock/diff?a=A.lock.json&b=B.lock.json``: the semantic diff."""
+    """``GET /notelock/diff?a=BEFORE&b=AFTER``: the semantic diff (``~N``: a kept version)."""
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        a_api, a_file = self.existing_lock(_lock_param(self, "a"))
-        b_api, b_file = self.existing_lock(_lock_param(self, "b"))
-        a = await self.load(a_file)
-        b = await self.load(b_file)
+        a_api, a = await self.load_spec(_lock_param(self, "a"))
+        b_api, b = await self.load_spec(_lock_param(self, "b"))
         diff = await asyncio.get_running_loop().run_in_executor(None, diff_locks, a, b)
         self.finish(json.dumps({"a": a_api, "b": b_api, "diff": diff}))
+
+    async def load_spec(self, spec: str) -> tuple[str, dict[str, Any]]:
+        """A lock file, or a kept version of it (``NB.ipynb~N``, ``NB.lock.json~N``)."""
+        match = _VERSION.match(spec)
+        path, number = (match.group("path"), int(match.group("n"))) if match else (spec, 0)
+        lock_api, lock_file = (self.lock_api_path(path), None) if number else self.existing_lock(path)
+        if number:
+            lock_file = self.resolve(lock_api)
+            lock = await asyncio.get_running_loop().run_in_executor(None, load_version, lock_file, number)
+            return f"{lock_api}~{number}", lock
+        assert lock_file is not None
+        return lock_api, await self.load(lock_file)
+
+
+_VERSION = re.compile(r"^(?P<path>.+?)~(?P<n>[1-9][0-9]{0,5})$")
 
 
 def _lock_param(handler: NotelockHandler, name: str) -> str:
     value = handler.get_query_argument(name, None)
     if not value:
         raise web.HTTPError(400, f"missing the '{name}' parameter")
-    if not value.endswith(LOCK_SUFFIX):
-        raise web.HTTPError(400, f"'{name}' must be a lock file ({LOCK_SUFFIX}): {value}")
+    base = _VERSION.sub(r"\g<path>", value)
+    if not (base.endswith(LOCK_SUFFIX) or (base != value and base.endswith(".ipynb"))):
+        raise web.HTTPError(400, f"'{name}' must be a lock file ({LOCK_SUFFIX}) or a kept version (NB.ipynb~N): {value}")
     return value
+
+
+class VersionsHandler(NotelockHandler):
+    """``GET /notelock/versions?path=NB.ipynb``: the current lock and its kept versions, newest first."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        lock_api = self.lock_api_path(self.get_query_argument("path", None))
+        lock_file = self.resolve(lock_api)
+        rows = await asyncio.get_running_loop().run_in_executor(None, log_rows, lock_file)
+        folder = PurePosixPath(lock_api).parent
+        versions = [{"spec": (folder / row["spec"]).as_posix(), "number": row["number"], "when": row["when"],
+                     "identity": row["identity"], "commit": row["commit"],
+                     "change": self._hide_root(redact_text(row["change"]))} for row in rows]
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps({"lock_path": lock_api, "versions": versions}))
 
 
 class ReplayHandler(NotelockHandler):
@@ -282,11 +345,14 @@ class ReplayHandler(NotelockHandler):
         path = body.get("path") if isinstance(body, dict) else None
         if not isinstance(path, str):
             raise web.HTTPError(400, "the body must be JSON: {\"path\": \"NB.lock.json\"}")
+        against_current = body.get("against_current", False)
+        if not isinstance(against_current, bool):
+            raise web.HTTPError(400, "'against_current' must be true or false")
         lock_api, lock_file = self.existing_lock(path)
         await self.load(lock_file)  # a lock that does not validate is refused now, not later
         jobs = self.service.jobs
         try:
-            job = await jobs.start(lock_file, lock_api)
+            job = await jobs.start(lock_file, lock_api, against_current=against_current)
         except BusyError as err:
             raise web.HTTPError(429, str(err)) from None
         except OSError as err:
@@ -353,10 +419,12 @@ def _number(handler: NotelockHandler, name: str, kind: type) -> Any:
 #: The one route table: (path under the base URL, handler). docs/rest.md follows it.
 ROUTES: list[tuple[str, type[NotelockHandler]]] = [
     (r"notelock/lock", LockHandler),
+    (r"notelock/status", StatusHandler),
     (r"notelock/export", ExportHandler),
     (r"notelock/diff", DiffHandler),
     (r"notelock/pack", PackHandler),
     (r"notelock/report", ReportHandler),
+    (r"notelock/versions", VersionsHandler),
     (r"notelock/replay", ReplayHandler),
     (r"notelock/replay/(?P<job_id>[0-9a-f]{32})", ReplayJobHandler),
 ]

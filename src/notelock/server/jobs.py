@@ -50,6 +50,7 @@ class ReplayJob:
     started: float = field(default_factory=time.time)
     finished: float | None = None
     events: int = 0
+    against_current: bool = False
     process: asyncio.subprocess.Process | None = field(default=None, repr=False)
     changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
@@ -70,6 +71,7 @@ class ReplayJob:
             "started": self.started,
             "finished": self.finished,
             "events": self.events,
+            "against_current": self.against_current,
         }
 
     def _notify(self) -> None:
@@ -134,19 +136,20 @@ class ReplayJobs:
         self.sweep()
         return self.jobs.get(job_id)
 
-    async def start(self, lock_file: Path, api_path: str) -> ReplayJob:
-        """Start replaying *lock_file* in a subprocess; return at once."""
+    async def start(self, lock_file: Path, api_path: str, *, against_current: bool = False) -> ReplayJob:
+        """Start replaying *lock_file* in a subprocess (on today's data with
+        *against_current*, not the snapshots); return at once."""
         self.sweep()
         # The limit is checked and the job registered before the first await,
         # so simultaneous requests cannot all pass the check.
         running = self.running()
         if running >= self.max_running:
             raise BusyError(f"{running} replays are already running; try again when one ends")
-        job = ReplayJob(id=uuid.uuid4().hex, path=api_path)
+        job = ReplayJob(id=uuid.uuid4().hex, path=api_path, against_current=against_current)
         self.jobs[job.id] = job
         env = {k: v for k, v in os.environ.items() if k not in _SECRET_ENV}
         try:
-            job.process = await self._spawn(lock_file, env)
+            job.process = await self._spawn(lock_file, env, ["--against-current"] if against_current else [])
         except BaseException:
             del self.jobs[job.id]
             raise
@@ -155,11 +158,12 @@ class ReplayJobs:
         task.add_done_callback(self._tasks.discard)
         return job
 
-    async def _spawn(self, lock_file: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+    async def _spawn(self, lock_file: Path, env: dict[str, str], extra: list[str]) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
             *self.command,
             str(lock_file),
             "--events",
+            *extra,
             cwd=str(lock_file.parent),
             env=env,
             stdin=asyncio.subprocess.DEVNULL,

@@ -16,6 +16,10 @@ from kernel_utils import Kernel, run_notebook  # noqa: E402
 
 EXAMPLE = ROOT / "notebooks" / "fraud_detection.ipynb"
 
+# every lock notelock writes during the suite — in this process, in the kernels,
+# builds and replays it starts — is validated against lock.schema.json first
+os.environ["NOTELOCK_CHECK_WRITES"] = "1"
+
 # jupyter_server fixtures (jp_fetch, jp_serverapp…) for tests/server; pytest
 # only accepts plugin declarations in the top-level conftest
 pytest_plugins = ["pytest_jupyter.jupyter_server"]

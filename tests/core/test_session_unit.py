@@ -126,3 +126,21 @@ def test_incremental_writes_equal_a_full_serialisation(session: Session, tmp_pat
     assert len(lock["run"]["durations_s"]) > 32 and "@read_0000000000ff" in lock["nodes"]
     assert any(node.get("superseded") for node in lock["nodes"].values())
     assert sum("superseded_by" in cell for cell in lock["cells"]) > 5
+
+
+def test_a_lock_that_breaks_its_schema_is_never_written(session: Session, tmp_path: Path):
+    """The suite runs with NOTELOCK_CHECK_WRITES (tests/conftest.py): every lock
+    written anywhere in it is validated first; here, the positive control."""
+    import os
+
+    from notelock.core.errors import LockFileError
+
+    assert os.environ.get("NOTELOCK_CHECK_WRITES") == "1"
+    os.chdir(tmp_path)
+    run(session, "df = pd.read_csv('t.csv')")
+    path = session.write()
+    before = path.read_bytes()
+    session.events.register("lock_data", lambda data: data["run"].__setitem__("durations_s", "soon"))
+    with pytest.raises(LockFileError, match="schema"):
+        session.write()
+    assert path.read_bytes() == before

@@ -486,6 +486,12 @@ def write_lock_text(path: str | os.PathLike[str], text: str, *, on_replace: Any 
     extending its lock does not read it back every time."""
     target = Path(path)
     check_target(target)
+    if protocol.flag("NOTELOCK_CHECK_WRITES"):
+        try:
+            lockschema.validate(json.loads(text))
+        except lockschema.SchemaError as err:
+            raise LockFileError(f"{target.name}: the lock about to be written does not match its schema: {err}") \
+                from None
     data = text.encode("utf-8")
     with file_lock(target):
         if on_replace is not None and (written is None or _signature(target) != written.get(str(target))):

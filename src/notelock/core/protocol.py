@@ -58,6 +58,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "reads larger than this are recorded by hash only, never copied into the store", "you"),
     Setting("NOTELOCK_PACK_MAX_BYTES", "size", "64GiB",
             "the largest total size a pack may hold or unpack to (`notelock pack`, `unpack`)", "you"),
+    Setting("NOTELOCK_CHECK_WRITES", "flag", "0",
+            "validate every lock against lock.schema.json before it is written (the test suite sets it)", "you"),
     Setting("NOTELOCK_ALLOW_DIRTY", "flag", "0",
             "record runs from a git tree with uncommitted changes without a warning", "you"),
     Setting("NOTELOCK_IMAGE", "text", None, "the container image the kernel runs in", "you"),

@@ -191,3 +191,22 @@ def test_no_secret_survives_scrubbed_sections(tmp_path, monkeypatch):
         assert value not in text
     if shutil.which("git"):
         assert "github.com/o/r" in text
+
+
+def test_credentials_inside_string_literals_of_a_cell():
+    src = ('engine = create_engine("postgresql://analyst:pa/ss#w0rd@db.example.org:5432/wh")\n'
+           'con = psycopg.connect("host=db dbname=wh user=analyst password=s3cret-pw")\n'
+           "duckdb.sql(\"CREATE SECRET (TYPE s3, KEY_ID 'id', SECRET 'wJalrXUtnFEMIK7MDENG')\")\n"
+           'odbc = "Driver={x};Server=s;UID=u;PWD={p;w0rd};"\n'
+           'url = f"postgresql://{user}:{pw}@h/db"\n'
+           "f(password=pw, dsn='host=h')\nprint('***', 'user@example.org')\n")
+    out, literal = redact_source(src, {})
+    assert literal
+    for secret in ("pa/ss#w0rd", "s3cret-pw", "wJalrXUtnFEMIK7MDENG", "{p;w0rd}"):
+        assert secret not in out
+    assert f'"postgresql://analyst:{REDACTED}@db.example.org:5432/wh"' in out
+    assert f'password={REDACTED}")' in out  # the literal still ends where it did
+    # code and f-string fields are code, never values
+    assert 'f"postgresql://{user}:{pw}@h/db"' in out and "f(password=pw, dsn='host=h')" in out
+    assert "print('***', 'user@example.org')" in out
+    compile(out.replace(REDACTED, "x"), "<cell>", "exec")

@@ -25,8 +25,10 @@ whole tokens only.
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import tokenize
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
@@ -356,7 +358,75 @@ def redact_source(text: str, environ: Mapping[str, str] | None = None) -> tuple[
         literal = literal or bool(n)
     out, n = _BEARER.subn(lambda m: m.group(1) + REDACTED, out)
     literal = literal or bool(n)
-    return out, literal
+    out, n = _redact_string_literals(out)
+    return out, literal or bool(n)
+
+
+#: SQL that names a credential by a keyword and a quoted value
+#: (``PASSWORD 'x'``, ``IDENTIFIED BY 'x'``, DuckDB's ``SECRET 'x'``)
+_SQL_KEYWORD_VALUE = re.compile(r"(?i)(\b(?:password|secret|identified\s+by)\s+)'([^'{}]{4,})'")
+
+
+def _redact_literal(body: str, fstring: bool) -> str:
+    """Credentials inside one string literal's text: URL passwords, secret
+    ``key=value`` pairs of connection strings and query strings, SQL keyword
+    values. In an f-string a replacement field (``{pw}``) is code, never a value."""
+    out = body
+    for _start, at, colon in reversed(_userinfo_spans(out)):
+        if colon is None:
+            continue
+        password = out[colon + 1:at]
+        if password and password != REDACTED and not (fstring and "{" in password):
+            out = out[:colon + 1] + REDACTED + out[at:]
+
+    def pair(m: re.Match[str]) -> str:
+        value = m.group("value")
+        if not is_secret_key(m.group("key").strip()) or len(_strip_quotes(value)) < 4 or value == REDACTED \
+                or (fstring and "{" in value) or _ENV_MARKER.search(value):
+            return m.group(0)
+        start, end = m.span("value")
+        whole, offset = m.group(0), m.start(0)
+        return whole[: start - offset] + REDACTED + whole[end - offset:]
+
+    if ";" in out:
+        out = _KEY_VALUE_ODBC.sub(pair, out)
+    out = _KEY_VALUE_SPACE.sub(pair, out)
+    out = _QUERY_PARAM.sub(pair, out)
+    return _SQL_KEYWORD_VALUE.sub(lambda m: m.group(1) + "'" + REDACTED + "'", out)
+
+
+def _redact_string_literals(text: str) -> tuple[str, int]:
+    """:func:`_redact_literal` applied to every string literal of Python
+    source (found by the tokenizer, so code is never touched; a source the
+    tokenizer refuses is left to the other rules). Returns the text and how
+    many literals changed."""
+    if not any(c in text for c in "@=") and "password" not in text.lower() and "secret" not in text.lower():
+        return text, 0
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return text, 0
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    edits = []
+    for tok in tokens:
+        if tok.type != tokenize.STRING:
+            continue
+        prefix = tok.string[: len(tok.string) - len(tok.string.lstrip("rRbBuUfF"))]
+        rest = tok.string[len(prefix):]
+        quote = rest[:3] if rest[:3] in ('"""', "'''") else rest[:1]
+        if len(rest) < 2 * len(quote):
+            continue
+        body = rest[len(quote):len(rest) - len(quote)]
+        changed = prefix + quote + _redact_literal(body, fstring="f" in prefix.lower()) + quote
+        if changed != tok.string:
+            begin = starts[tok.start[0] - 1] + tok.start[1]
+            end = starts[tok.end[0] - 1] + tok.end[1]
+            edits.append((begin, end, changed))
+    for begin, end, changed in reversed(edits):
+        text = text[:begin] + changed + text[end:]
+    return text, len(edits)
 
 
 def redact_text(text: str, environ: Mapping[str, str] | None = None) -> str:

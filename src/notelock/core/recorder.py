@@ -43,6 +43,24 @@ KERNEL_NAMES = frozenset({
 })
 
 
+def _measured_columns(value: Any) -> dict[str, Any] | None:
+    """For a frame holding measured times in columns named as the fitted-timings
+    rule names them (``pd.DataFrame(search.cv_results_)``: ``mean_fit_time``,
+    ``std_score_time`` …): those columns and the hash of the frame without
+    them, so a replay can verify everything but the clock readings."""
+    pd = sys.modules.get("pandas")
+    if pd is None or not isinstance(value, pd.DataFrame) or value.columns.nlevels != 1:
+        return None
+    columns = [c for c in value.columns if isinstance(c, str) and hashing.is_timing_name(c)]
+    if not columns:
+        return None
+    try:
+        rest = hashing.hash_value(value.drop(columns=columns)).digest
+    except Exception:  # noqa: BLE001 - an optional fact
+        return None
+    return {"columns": columns, "rest": rest}
+
+
 def _execution_key(entry: dict[str, Any]) -> tuple[str, str]:
     """What makes two executions the same notebook cell: its id, or, for
     front ends that send none, its source (an id-less execution never
@@ -395,6 +413,10 @@ class Session:
         timing = self._timing_writes(run, names)
         if timing:
             node["timing"] = timing
+        measured = {n: facts for n in names if n not in timing
+                    and (facts := _measured_columns(self.ns.get(n))) is not None}
+        if measured:
+            node["timing_columns"] = measured
         if run.shown:
             node["shown"] = run.shown
         node["output"] = hashing.hash_json(writes)

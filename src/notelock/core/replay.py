@@ -334,6 +334,9 @@ class Judge:
                 variables[name] = {"verdict": REPRODUCED, "detail": ""}
             elif name in exempt:
                 variables[name] = {"verdict": NOT_VERIFIED, "detail": f"{exempt[name]} — not verified"}
+            elif (measured := _same_but_measured(node, pnode, name)) is not None:
+                variables[name] = {"verdict": NOT_VERIFIED,
+                                   "detail": f"timing columns {', '.join(measured)} — not verified; the rest reproduced"}
             else:
                 variables[name] = {"verdict": DIVERGED, "detail": difference_kind(
                     (node.get("kinds") or {}).get(name), (pnode.get("kinds") or {}).get(name))}
@@ -527,3 +530,15 @@ def stability(recorded: dict[str, Any], runs: list[list[dict[str, Any]]]) -> lis
 __all__ = ["Judge", "ReplayRefused", "check_replayable", "replay_sources", "read_plan", "import_lines",
            "environment_changes", "contract_of_node", "exit_code", "stability", "node_count", "VERDICTS",
            "REPRODUCED", "WITHIN_TOLERANCE", "NOT_VERIFIED", "DIVERGED", "SNAPSHOT_NOTE", "headline"]
+
+
+def _same_but_measured(node: dict[str, Any], pnode: dict[str, Any], name: str) -> list[str] | None:
+    """The measured-time columns of a frame that reproduced in everything else
+    (see ``timing_columns`` in the lock), or None."""
+    a = (node.get("timing_columns") or {}).get(name)
+    b = (pnode.get("timing_columns") or {}).get(name)
+    if not isinstance(a, dict) or not isinstance(b, dict) or not a.get("rest") or a.get("rest") != b.get("rest"):
+        return None
+    if a.get("columns") != b.get("columns"):
+        return None
+    return [str(c) for c in a["columns"]]

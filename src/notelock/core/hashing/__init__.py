@@ -30,6 +30,7 @@ from notelock.core.hashing.estimators import (
     fitted_state_hash,
     fitted_timings,
     is_fitted,
+    is_timing_name,
 )
 from notelock.core.hashing.names import type_name
 from notelock.core.hashing.source import code_hash, function_code_hash
@@ -51,5 +52,6 @@ __all__ = [
     "hash_json",
     "hash_value",
     "is_fitted",
+    "is_timing_name",
     "value_hash",
 ]

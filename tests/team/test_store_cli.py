@@ -143,7 +143,8 @@ def test_kept_versions_live_in_the_shared_store_and_notelock_log_reads_them_from
     (b / LOCK).write_bytes((a / LOCK).read_bytes())
     proc = notelock("log", LOCK, cwd=b, env={**env, "XDG_CACHE_HOME": str(tmp_path / "cache-b")})
     assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
+    header, *lines = proc.stdout.splitlines()
+    assert header.split()[0] == "VERSION"
     assert [line.split()[0] for line in lines] == [LOCK, f"{LOCK}~1"]
     assert "read data.csv: content changed" in lines[0]
 

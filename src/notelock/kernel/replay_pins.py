@@ -85,14 +85,6 @@ class ReplayPins:
             return
         if self.mode != "pinned":
             return
-        if (token.get("query") is None and "content" not in token and token.get("path")
-                and entry.get("snapshot") and entry.get("snapshot_format") == "file"):
-            # the source is not there (a pack replayed elsewhere): the snapshot is the input
-            path = self._snapshot_or_stop(entry)
-            token["call"] = _replace_source(func, args, kwargs, str(path))
-            token["content"] = entry.get("content")
-            token["_served"] = token["_missing"] = True
-            return
         if "content" in token and token.get("query") is None:
             if token["content"] == entry.get("content"):
                 return
@@ -159,7 +151,9 @@ class ReplayPins:
             token["_current"] = _safe_call(func, args, kwargs)  # today's table, to describe the drift
             token["serve"] = self._stopping(entry, reader)
             token["_served"] = f"Delta version {entry['delta']['version']}"
-        elif "url" in token and entry.get("url"):
+        elif "url" in token and entry.get("url") and ("content" in token or entry.get("remote")):
+            # an object-store read (its content and version are known before reading);
+            # an http(s) read is run and judged by what it returned
             token["_current"] = _safe_call(func, args, kwargs)
             if entry.get("snapshot"):
                 path = self._snapshot_or_stop(entry)  # the frame read, as Parquet
@@ -177,7 +171,7 @@ class ReplayPins:
         elif "path" in token and "content" not in token and entry.get("snapshot_format") == "file":
             # the file is not on this machine: the snapshot is the input
             token["call"] = _replace_source(func, args, kwargs, str(self._snapshot_or_stop(entry)))
-            token["_served"] = True
+            token["_served"] = token["_missing"] = True
         else:
             return False
         token["content"] = entry.get("content")

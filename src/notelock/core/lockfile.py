@@ -9,6 +9,7 @@ field in docs/lockfile.md.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import re
@@ -16,9 +17,9 @@ import stat
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import xxhash
 
@@ -340,24 +341,28 @@ class _GuardedLock:
         return self._lock.__exit__(*exc)
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write *data* to *path* so readers see either the old file or the new one.
+@contextlib.contextmanager
+def atomic_writer(path: str | os.PathLike[str], *, mode: int | None = None) -> Iterator[BinaryIO]:
+    """A binary file that takes the place of *path* when the block ends, so
+    readers see either the old file or the new one.
 
     A temporary file in the same folder is written, fsynced and renamed over
-    the target; on any failure the temporary file is removed and the old
-    file is untouched.
+    the target (with the target's permissions, or *mode*, or 0644 less the
+    umask for a new file); when the block raises, the temporary file is
+    removed and the old file is untouched.
     """
     target = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        try:
-            mode = target.stat().st_mode & 0o777
-        except FileNotFoundError:
-            mode = 0o644 & ~_umask()
+        if mode is None:
+            try:
+                mode = target.stat().st_mode & 0o777
+            except FileNotFoundError:
+                mode = 0o644 & ~_umask()
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
@@ -366,6 +371,41 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | Sequence[bytes]) -> None:
+    """Write *data* (bytes, or pieces written one after the other) to *path*
+    atomically; see :func:`atomic_writer`."""
+    with atomic_writer(path) as fh:
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            fh.write(data)
+        elif hasattr(os, "writev"):
+            _write_pieces(fh.fileno(), data)
+        else:
+            fh.writelines(data)
+
+
+def _iov_max() -> int:
+    try:
+        return max(16, int(os.sysconf("SC_IOV_MAX")))
+    except (AttributeError, ValueError, OSError):
+        return 1024
+
+
+_IOV_MAX = _iov_max()
+
+
+def _write_pieces(fd: int, pieces: Sequence[bytes]) -> None:
+    """Write *pieces* in order with as few system calls as the OS allows
+    (each one without holding the interpreter)."""
+    for start in range(0, len(pieces), _IOV_MAX):
+        batch = pieces[start:start + _IOV_MAX]
+        done = os.writev(fd, batch)
+        want = sum(map(len, batch))
+        if done < want:  # a short write (a signal, a full disk): the rest one call at a time
+            rest = memoryview(b"".join(batch))[done:]
+            while rest:
+                rest = rest[os.write(fd, rest):]
 
 
 def _umask() -> int:
@@ -475,9 +515,10 @@ def _signature(path: Path) -> tuple[int, ...] | None:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def write_lock_text(path: str | os.PathLike[str], text: str, *, on_replace: Any = None,
+def write_lock_text(path: str | os.PathLike[str], text: str | Sequence[bytes], *, on_replace: Any = None,
                     written: dict[str, Any] | None = None) -> Path:
-    """Write already-serialised canonical lock text; see :func:`write_lock`.
+    """Write already-serialised canonical lock text (a string, or its UTF-8
+    pieces in order); see :func:`write_lock`.
 
     *on_replace* is called with the bytes of the file about to be replaced.
     A writer that passes the same *written* mapping to each of its writes is
@@ -486,20 +527,21 @@ def write_lock_text(path: str | os.PathLike[str], text: str, *, on_replace: Any 
     extending its lock does not read it back every time."""
     target = Path(path)
     check_target(target)
+    data: bytes | Sequence[bytes] = text.encode("utf-8") if isinstance(text, str) else text
     if protocol.flag("NOTELOCK_CHECK_WRITES"):
+        whole = data if isinstance(data, bytes) else b"".join(data)
         try:
-            lockschema.validate(json.loads(text))
+            lockschema.validate(json.loads(whole))
         except lockschema.SchemaError as err:
             raise LockFileError(f"{target.name}: the lock about to be written does not match its schema: {err}") \
                 from None
-    data = text.encode("utf-8")
     with file_lock(target):
         if on_replace is not None and (written is None or _signature(target) != written.get(str(target))):
             try:
                 old = target.read_bytes()
             except FileNotFoundError:
                 old = None
-            if old is not None and old != data:
+            if old is not None and old != (data if isinstance(data, bytes) else b"".join(data)):
                 on_replace(old)
         atomic_write_bytes(target, data)
         if written is not None:

@@ -26,7 +26,6 @@ import io
 import os
 import re
 import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,7 @@ from . import canonical, envspec, protocol
 from .collect import lock_use
 from .errors import LockFileError, StoreError, UsageError
 from .hashing import PREFIX, hash_bytes
-from .lockfile import LOCK_SUFFIX, load_lock, loads_lock
+from .lockfile import LOCK_SUFFIX, atomic_writer, load_lock, loads_lock
 from .snapshots import snapshot_digests
 from .store import Store, format_size, parse_size, short, store_for
 
@@ -250,24 +249,12 @@ def _write_zip(target: Path, manifest: bytes, members: list[_Member]) -> None:
     folder = target.absolute().parent
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such folder")
-    fd, tmp = tempfile.mkstemp(prefix=".nl-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=_COMPRESS_LEVEL) as zf:
-                zf.writestr(_zipinfo(MANIFEST), manifest)
-                for member in members:
-                    with member.open() as src, zf.open(_zipinfo(member.name), "w", force_zip64=True) as dst:
-                        shutil.copyfileobj(src, dst, PIECE)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_writer(target, mode=0o644) as fh:
+        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=_COMPRESS_LEVEL) as zf:
+            zf.writestr(_zipinfo(MANIFEST), manifest)
+            for member in members:
+                with member.open() as src, zf.open(_zipinfo(member.name), "w", force_zip64=True) as dst:
+                    shutil.copyfileobj(src, dst, PIECE)
 
 
 __all__ = ["pack", "missing_objects", "PackResult", "PackRefused", "PACK_SUFFIX", "DEFAULT_MAX_BYTES",

@@ -32,6 +32,7 @@ from .environment import rng_state_hash
 from .errors import UsageError
 from .events import EventManager
 from .interceptors import READERS, InterceptorRegistry
+from .lockwriter import SYNC_BYTES, LockWriter
 from .producers import Producers, is_trivial
 
 #: names the kernel itself provides; reading them is never hidden state
@@ -188,6 +189,9 @@ class Session:
         #: pins, lock sections, history): see notelock.core.events
         self.events = EventManager()
         self._dumper = IncrementalDumper()
+        self._writer = LockWriter()
+        #: one lock text made at a time (a cell's write and a timer's)
+        self._write_mutex = threading.Lock()
         # what changed since the lock's copies were made (to_lock) and since its
         # text was made (write): both reuse everything else, so a write costs
         # what changed, not the length of the session
@@ -713,26 +717,53 @@ class Session:
                 self.report_failure("a section of the lock", err)
         return data
 
-    def write(self, path: str | Path | None = None) -> Path:
-        """Write the lock (atomically, under the file lock) and return its path."""
+    def write(self, path: str | Path | None = None, *, wait: bool = True) -> Path:
+        """Write the lock (atomically, under the file lock) and return its path.
+
+        The text is made here; the file is written by the session's
+        :class:`~notelock.core.lockwriter.LockWriter`. With *wait* (the
+        default) this returns once the file is written and raises what the
+        write raised; without it, a lock whose last write was larger than
+        :data:`~notelock.core.lockwriter.SYNC_BYTES` is left to finish in the
+        background (see :meth:`settle`), so a cell never waits for megabytes
+        to reach the disk."""
         target = Path(path) if path else self.lock_path
-        data = self.to_lock()
-        with self._mutex:
-            changed = {key: set(keys) for key, keys in self._unwritten.items()}
-            for keys in self._unwritten.values():
-                keys.clear()
-        text = self._dumper.dumps(data, changed=changed)
-        # the last line of defence: never let a secret reach the file. What is
-        # new is checked (every write); everything, when the environment's
-        # secrets changed since the last check
-        known = secrets.secret_variables()
-        scan = [text] if known is not self._secrets_seen else self._dumper.fresh
-        self._secrets_seen = known
-        if any(secrets.contains_secret(t) for t in scan):
-            text = canonical.dumps(secrets.redact_data(data))
-            self._dumper = IncrementalDumper()
-        on_replace = self._lock_replaced if path is None and self.events.has("lock_replaced") else None
-        return lockfile.write_lock_text(target, text, on_replace=on_replace, written=self._written)
+        with self._write_mutex:
+            data = self.to_lock()
+            with self._mutex:
+                changed = {key: set(keys) for key, keys in self._unwritten.items()}
+                for keys in self._unwritten.values():
+                    keys.clear()
+            pieces = self._dumper.chunks(data, changed=changed)
+            # the last line of defence: never let a secret reach the file. What is
+            # new is checked (every write); everything, when the environment's
+            # secrets changed since the last check
+            known = secrets.secret_variables()
+            scan = self._dumper.fresh if known is self._secrets_seen else [b"".join(pieces).decode("utf-8")]
+            self._secrets_seen = known
+            if any(secrets.contains_secret(t) for t in scan):
+                pieces = [canonical.dumps(secrets.redact_data(data)).encode("utf-8")]
+                self._dumper = IncrementalDumper()
+            on_replace = self._lock_replaced if path is None and self.events.has("lock_replaced") else None
+            job = self._writer.submit(target, pieces, on_replace=on_replace, written=self._written)
+        last = self._written.get(str(target))  # the signature of this session's last write of it
+        if wait or last is None or last[2] <= SYNC_BYTES:
+            try:
+                return job.result()
+            except BaseException:
+                self._writer.take_failure()  # raised here: not reported again by settle
+                raise
+        return target
+
+    def settle(self) -> BaseException | None:
+        """Wait for the lock writes still running; the error of one that
+        failed in the background since the last call, if any."""
+        self._writer.wait()
+        return self._writer.take_failure()
+
+    def take_write_failure(self) -> BaseException | None:
+        """The error of a background write that failed since the last call (not waiting)."""
+        return self._writer.take_failure()
 
     def _lock_replaced(self, old: bytes) -> None:
         try:

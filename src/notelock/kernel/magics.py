@@ -145,6 +145,7 @@ class LockMagics(Magics):
         handler = getattr(self, "_cmd_" + args.command.replace("-", "_"), None)
         if handler is None:
             raise UsageError(f"%lock: unknown command {args.command!r} (see %lock?)")
+        self.recording.settle()  # a command may read the lock file: let a background write finish
         try:
             handler(list(args.args))
         except NotelockError as err:

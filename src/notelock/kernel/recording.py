@@ -191,7 +191,7 @@ class Recording:
                 # file appears in the working directory until a cell is locked
                 self.pending_write = True
             elif entry.get("locked") or self._first:
-                self.flush()
+                self.flush(wait=False)
             else:
                 self._schedule_flush()
         except Exception as err:  # noqa: BLE001
@@ -212,18 +212,19 @@ class Recording:
         except Exception:  # noqa: BLE001 - reported by the next explicit write
             pass
 
-    def flush(self, path: str | Path | None = None) -> Path | None:
-        """Write the lock now. Errors are shown in one line, never raised into a cell."""
+    def flush(self, path: str | Path | None = None, *, wait: bool = True) -> Path | None:
+        """Write the lock now (*wait*: see Session.write). Errors are shown in
+        one line, never raised into a cell."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        earlier = self.session.take_write_failure()
+        if earlier is not None:
+            self.warn(f"notelock: lock not written: {_write_error(earlier)}")
         try:
-            target = self.session.write(path)
-        except NotelockError as err:
-            self.warn(f"notelock: lock not written: {err}")
-            return None
-        except OSError as err:
-            self.warn(f"notelock: lock not written: {err.strerror or err}: {getattr(err, 'filename', '')}")
+            target = self.session.write(path, wait=wait)
+        except (NotelockError, OSError) as err:
+            self.warn(f"notelock: lock not written: {_write_error(err)}")
             return None
         self.pending_write = False
         self._first = False
@@ -249,9 +250,18 @@ class Recording:
             pass
 
     def at_exit(self) -> None:
-        """Write what is still pending when the kernel exits."""
+        """Write what is still pending when the kernel exits, and wait for
+        the writes still running."""
         if self.pending_write and not self._unknown_notebook:
             self._flush_quietly()
+        self.settle()
+
+    def settle(self) -> None:
+        """Wait for lock writes still running in the background (before the
+        lock file is read by a command)."""
+        failure = self.session.settle()
+        if failure is not None:
+            self.warn(f"notelock: lock not written: {_write_error(failure)}")
 
     def close(self) -> None:
         """Detach from the shell (``%unload_ext``); the lock file stays as last written."""
@@ -260,6 +270,13 @@ class Recording:
         if self.store_hooks is not None:
             self.store_hooks.close()
         self.at_exit()
+
+
+def _write_error(err: BaseException) -> str:
+    """One line for a failed lock write."""
+    if isinstance(err, OSError) and not isinstance(err, NotelockError):
+        return f"{err.strerror or err}: {getattr(err, 'filename', '') or ''}".rstrip(": ")
+    return str(err)
 
 
 __all__ = ["Recording", "find_notebook", "strip_lock_line", "UsageError"]

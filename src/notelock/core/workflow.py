@@ -406,6 +406,7 @@ class WorkflowTracker:
         """Track *notebook_path* (``None`` when the kernel does not know its
         notebook). ``allow_dirty`` is also turned on by ``NOTELOCK_ALLOW_DIRTY=1``."""
         self.notebook_path = Path(notebook_path).absolute() if notebook_path is not None else None
+        self._normalised_memo: dict[str, str] = {}
         self.allow_dirty = allow_dirty
         self._root: Path | None = None
         self._root_known = False
@@ -611,6 +612,19 @@ class WorkflowTracker:
             return {}
         return dict(self._settings)
 
+    def _normalised(self, sources: list[str]) -> list[str]:
+        """The executed sources normalised, each made once per session (a
+        snapshot is taken at every write, and a session executes thousands)."""
+        memo = self._normalised_memo
+        out = []
+        for source in sources:
+            text = memo.get(source)
+            if text is None:
+                text = memo[source] = _normalise_source(source) if source and source.strip() else ""
+            if text:
+                out.append(text)
+        return out
+
     def snapshot(self, executed_sources: list[str] | None = None) -> dict[str, Any]:
         """The ``workflow`` section as plain JSON data.
 
@@ -630,7 +644,7 @@ class WorkflowTracker:
                 self._checksum = self._sources = self._parts = None
             checksum = self._checksum
             parts = self._parts
-            executed = [_normalise_source(s) for s in (executed_sources or []) if s and s.strip()]
+            executed = self._normalised(executed_sources or [])
             if self._sources is None:
                 saved = False if executed else None
             else:

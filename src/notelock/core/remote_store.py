@@ -45,7 +45,7 @@ from . import protocol
 from .errors import StoreError
 from .hashing import PREFIX
 from .secrets import redact_text, redact_url
-from .store import ObjectInfo, Store, digest_hex, open_store, register_url_opener, short
+from .store import ObjectInfo, Store, digest_hex, discard_file, open_store, register_url_opener, short
 
 _PIECE = 8 << 20  # upload and download in 8 MiB pieces (S3 multipart parts are ≥ 5 MiB)
 _T = TypeVar("_T")
@@ -214,7 +214,7 @@ class RemoteStore(Store):
                                  "does not match its name); treating it as missing")
             self.local._publish(tmp, digest)
         finally:
-            _discard(tmp)
+            discard_file(tmp)
 
     # ------------------------------------------------------------ objects
     def has(self, digest: str) -> bool:
@@ -443,15 +443,7 @@ def _atomic_local(target: Path, data: bytes) -> None:
         tmp.write_bytes(data)
         os.replace(tmp, target)
     finally:
-        _discard(tmp)
-
-
-def _discard(path: Path) -> None:
-    try:
-        os.chmod(path, 0o600)
-        os.unlink(path)
-    except OSError:
-        pass
+        discard_file(tmp)
 
 
 register_url_opener(lambda url, environ: RemoteStore(url, environ=environ))

@@ -29,7 +29,7 @@ import io
 import os
 import re
 import tokenize
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -202,19 +202,27 @@ def redact_url(url: str, keep_user: bool = True) -> str:
         elif text[colon + 1:at] != MASK:
             text = text[:colon + 1] + MASK + text[at:]
 
-    def _pair(m: re.Match[str]) -> str:
-        if not is_secret_key(m.group("key").strip()) or m.group("value") in ("", MASK):
+    return _redact_pairs(text, MASK, lambda value: value in ("", MASK))
+
+
+def _redact_pairs(text: str, marker: str, keep: Callable[[str], bool]) -> str:
+    """Secret ``key=value`` pairs of connection strings and query strings in
+    *text* with their values replaced by *marker*; a value for which
+    *keep(value)* holds stays as it is."""
+
+    def pair(m: re.Match[str]) -> str:
+        if not is_secret_key(m.group("key").strip()) or keep(m.group("value")):
             return m.group(0)
         start, end = m.span("value")
         whole, offset = m.group(0), m.start(0)
-        return whole[: start - offset] + MASK + whole[end - offset:]
+        return whole[: start - offset] + marker + whole[end - offset:]
 
     # Connection strings before query strings: a braced ODBC value may hold a
     # ';' that the query-string pattern would take for a separator.
     if ";" in text:
-        text = _KEY_VALUE_ODBC.sub(_pair, text)
-    text = _KEY_VALUE_SPACE.sub(_pair, text)
-    return _QUERY_PARAM.sub(_pair, text)
+        text = _KEY_VALUE_ODBC.sub(pair, text)
+    text = _KEY_VALUE_SPACE.sub(pair, text)
+    return _QUERY_PARAM.sub(pair, text)
 
 
 def _credentials_in(text: str) -> set[str]:
@@ -379,19 +387,11 @@ def _redact_literal(body: str, fstring: bool) -> str:
         if password and password != REDACTED and not (fstring and "{" in password):
             out = out[:colon + 1] + REDACTED + out[at:]
 
-    def pair(m: re.Match[str]) -> str:
-        value = m.group("value")
-        if not is_secret_key(m.group("key").strip()) or len(_strip_quotes(value)) < 4 or value == REDACTED \
-                or (fstring and "{" in value) or _ENV_MARKER.search(value):
-            return m.group(0)
-        start, end = m.span("value")
-        whole, offset = m.group(0), m.start(0)
-        return whole[: start - offset] + REDACTED + whole[end - offset:]
+    def keep(value: str) -> bool:
+        return len(_strip_quotes(value)) < 4 or value == REDACTED or (fstring and "{" in value) \
+            or bool(_ENV_MARKER.search(value))
 
-    if ";" in out:
-        out = _KEY_VALUE_ODBC.sub(pair, out)
-    out = _KEY_VALUE_SPACE.sub(pair, out)
-    out = _QUERY_PARAM.sub(pair, out)
+    out = _redact_pairs(out, REDACTED, keep)
     return _SQL_KEYWORD_VALUE.sub(lambda m: m.group(1) + "'" + REDACTED + "'", out)
 
 

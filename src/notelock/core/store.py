@@ -261,7 +261,7 @@ class Store:
                 os.fsync(fh.fileno())
             self._publish(tmp, digest)
         finally:
-            _unlink(tmp)
+            discard_file(tmp)
         return digest
 
     def put_file(self, path: str | os.PathLike[str], *, link: bool = True,
@@ -284,7 +284,7 @@ class Store:
             digest = (link and self._reflink(Path(path), tmp)) or self._copy_hashing(Path(path), tmp)
             self._publish(tmp, digest)
         finally:
-            _unlink(tmp)
+            discard_file(tmp)
         return digest
 
     def _reflink(self, src: Path, tmp: Path) -> str | None:
@@ -297,7 +297,7 @@ class Store:
                 fcntl.ioctl(fout.fileno(), _FICLONE, fin.fileno())
                 os.fsync(fout.fileno())
         except OSError:
-            _unlink(tmp)
+            discard_file(tmp)
             return None
         # the clone is a point-in-time copy: its hash is the truth, whatever
         # happens to the source afterwards
@@ -579,12 +579,11 @@ class Store:
             pass
 
 
-def _unlink(path: Path) -> None:
+def discard_file(path: Path) -> None:
+    """Remove a temporary file of the store's if it is there (read-only or not)."""
     try:
         os.chmod(path, 0o600)
         os.unlink(path)
-    except FileNotFoundError:
-        pass
     except OSError:
         pass
 
@@ -614,6 +613,6 @@ def format_size(n: int) -> str:
     return f"{value:.1f} GiB"
 
 
-__all__ = ["Store", "ObjectInfo", "store_for", "open_store", "is_url", "register_url_opener", "digest_hex",
+__all__ = ["Store", "ObjectInfo", "discard_file", "store_for", "open_store", "is_url", "register_url_opener", "digest_hex",
            "short", "parse_size", "format_size",
            "DEFAULT_STORE_DIR"]

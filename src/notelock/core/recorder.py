@@ -45,21 +45,34 @@ KERNEL_NAMES = frozenset({
 
 
 def _measured_columns(value: Any) -> dict[str, Any] | None:
-    """For a frame holding measured times in columns named as the fitted-timings
-    rule names them (``pd.DataFrame(search.cv_results_)``: ``mean_fit_time``,
-    ``std_score_time`` …): those columns and the hash of the frame without
+    """For a frame or a mapping holding measured times in columns named as the
+    fitted-timings rule names them (``search.cv_results_`` and
+    ``pd.DataFrame(search.cv_results_)``: ``mean_fit_time``,
+    ``std_score_time`` …): those columns and the hash of the value without
     them, so a replay can verify everything but the clock readings."""
-    pd = sys.modules.get("pandas")
-    if pd is None or not isinstance(value, pd.DataFrame) or value.columns.nlevels != 1:
-        return None
-    columns = [c for c in value.columns if isinstance(c, str) and hashing.is_timing_name(c)]
-    if not columns:
-        return None
+    if isinstance(value, dict):
+        columns = [k for k in value if isinstance(k, str) and hashing.is_timing_name(k)]
+        if not columns:
+            return None
+        timed = set(columns)
+
+        def rest() -> Any:
+            return {k: v for k, v in value.items() if k not in timed}
+    else:
+        pd = sys.modules.get("pandas")
+        if pd is None or not isinstance(value, pd.DataFrame) or value.columns.nlevels != 1:
+            return None
+        columns = [c for c in value.columns if isinstance(c, str) and hashing.is_timing_name(c)]
+        if not columns:
+            return None
+
+        def rest() -> Any:
+            return value.drop(columns=columns)
     try:
-        rest = hashing.hash_value(value.drop(columns=columns)).digest
+        digest = hashing.hash_value(rest()).digest
     except Exception:  # noqa: BLE001 - an optional fact
         return None
-    return {"columns": columns, "rest": rest}
+    return {"columns": columns, "rest": digest}
 
 
 def _execution_key(entry: dict[str, Any]) -> tuple[str, str]:

@@ -78,7 +78,9 @@ def test_a_large_lock_is_written_behind_the_cell_and_settled_whole(tmp_path: Pat
     for i in range(12):  # the lock grows past 2,000 bytes
         _run(session, f"v{i} = {i}")
         session.write(wait=False)
+    assert session.settle() is None
     assert session.lock_path.stat().st_size > 2_000
+    assert json.loads(session.lock_path.read_text())["cells"][-1]["source"].endswith("v11 = 11")
     gate = _Gate()
     session._writer = LockWriter(write=gate)
     _run(session, "late = 1")

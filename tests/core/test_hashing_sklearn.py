@@ -165,3 +165,27 @@ def test_estimator_in_containers(data):
     a, b = forest(data), forest(data)
     assert value_hash({"model": a, "n": 1}) == value_hash({"model": b, "n": 1})
     assert value_hash([a]) != value_hash([forest(data, random_state=2)])
+
+
+def test_a_cache_folder_is_not_part_of_what_a_pipeline_is(tmp_path):
+    """``memory=`` (a joblib.Memory or a folder name) decides where fitted steps
+    are kept, never what they are: pipelines cached in different temporary
+    folders (as sklearn's examples do with ``mkdtemp()``) hash equal, fitted
+    or not; ``mmap_mode`` (memory-mapped results) and caching vs none differ."""
+    import time
+
+    from joblib import Memory
+
+    def pipe(memory):
+        return Pipeline([("s", StandardScaler()), ("m", LogisticRegression())], memory=memory)
+
+    one = Memory(location=str(tmp_path / "a"), verbose=0)
+    time.sleep(0.01)  # a Memory keeps its creation time
+    two = Memory(location=str(tmp_path / "b"), verbose=10)
+    assert value_hash(one) == value_hash(two)
+    assert value_hash(one) != value_hash(Memory(location=str(tmp_path / "a"), mmap_mode="r"))
+    assert value_hash(pipe(one)) == value_hash(pipe(two))
+    assert value_hash(pipe(str(tmp_path / "a"))) == value_hash(pipe(str(tmp_path / "b")))
+    assert value_hash(pipe(one)) != value_hash(pipe(None))
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    assert fitted_state_hash(pipe(one).fit(X, y)) == fitted_state_hash(pipe(two).fit(X, y))

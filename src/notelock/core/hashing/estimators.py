@@ -14,6 +14,7 @@ learned the same thing hash equal.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import weakref
 from typing import Any
@@ -131,7 +132,16 @@ def estimator_params(est: Any) -> dict:
     written as lists.
     """
     params = _get_params(est)
-    return {str(k): _canon(params[k]) for k in sorted(params, key=str)}
+    return {str(k): _canon_param(k, params[k]) for k in sorted(params, key=str)}
+
+
+def _canon_param(name: Any, v: Any) -> Any:
+    """:func:`_canon`, but for scikit-learn's ``memory=`` parameter a cache
+    folder given by name is a cache, wherever it is (see joblib.Memory in
+    hashing/scientific.py): where fitted steps are kept never changes them."""
+    if name == "memory" and isinstance(v, (str, os.PathLike)):
+        return {"cache": "joblib.Memory"}
+    return _canon(v)
 
 
 _PARAM_NAMES: weakref.WeakKeyDictionary[type, tuple[str, ...]] = weakref.WeakKeyDictionary()
@@ -237,12 +247,12 @@ def _cached_params_bytes(est: Any) -> bytes:
         key = (type(est), tuple(params), values, types_)
         cached = _TEXT_CACHE.get(key)
         if cached is None:
-            cached = text(_params_text({str(k): _canon(params[k]) for k in sorted(params, key=str)}))
+            cached = text(_params_text({str(k): _canon_param(k, params[k]) for k in sorted(params, key=str)}))
             if len(_TEXT_CACHE) >= 1024:
                 _TEXT_CACHE.clear()
             _TEXT_CACHE[key] = cached
         return cached
-    return text(_params_text({str(k): _canon(params[k]) for k in sorted(params, key=str)}))
+    return text(_params_text({str(k): _canon_param(k, params[k]) for k in sorted(params, key=str)}))
 
 
 def _params_text(params: dict) -> str:

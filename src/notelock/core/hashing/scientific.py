@@ -18,6 +18,11 @@ distributions, matplotlib figures and statsmodels models and results.
   covariance it was fitted with. Scratch buffers (``np.empty`` arrays a model
   keeps for its own use) and lazily filled caches are not part of either, so
   two identical fits hash equal whether or not a summary was printed.
+* A ``joblib.Memory`` (the cache scikit-learn's ``memory=`` parameters take)
+  is its class and ``mmap_mode`` (which decides whether cached arrays come
+  back memory-mapped): its folder, creation time, verbosity and compression
+  decide where and how results are kept, never what they are, so a
+  pipeline cached in a fresh temporary folder hashes as the same pipeline.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ _T_DIST = tag("scipy-distribution")
 _T_FROZEN = tag("scipy-frozen")
 _T_GLOBAL_RNG = tag("global-rng")
 _T_ARTIST = tag("mpl-artist")
+_T_CACHE = tag("joblib-memory")
 
 
 # ---------------------------------------------------------------- scipy.stats
@@ -198,3 +204,16 @@ def _plain(value: Any) -> Any:
 @handlers.register_lazy("matplotlib.artist")
 def _register_matplotlib() -> None:
     handlers.register(sys.modules["matplotlib.artist"].Artist, subclasses=True)(_encode_artist)
+
+
+# ---------------------------------------------------------------- joblib.Memory
+
+
+def _encode_memory(enc: Encoder, memory: Any) -> None:
+    enc.h.update(_T_CACHE + type_text(type(memory)) + text(str(getattr(memory, "mmap_mode", None))))
+
+
+@handlers.register_lazy("joblib.memory")
+def _register_joblib_memory() -> None:
+    handlers.register(sys.modules["joblib.memory"].Memory, subclasses=True)(_encode_memory)
+

@@ -438,9 +438,16 @@ def _run_steps(result: dict[str, Any], src_root: Path, rel: str, base: Path, *, 
     # 3. locked against plain (run 1), cell by cell
     diffs = compare_runs(v1, vl)
     differences = []
+    first_unstable = min(unstable) if unstable else None
     for i, d in sorted(diffs.items()):
         rep = _cell_report(plain1["nb"], i, d)
+        # a cell the two plain runs disagree on, or one after the first such
+        # cell (its inputs come from a run that was already nondeterministic:
+        # two plain runs may agree there by chance, as rounded scores do)
         rep["unstable_in_plain"] = i in unstable
+        rep["after_unstable"] = i not in unstable and first_unstable is not None and i > first_unstable
+        if rep["after_unstable"]:
+            rep["unstable_in_plain"] = True
         differences.append(rep)
     result["differences"] = differences
     result["identical"] = not [d for d in differences if not d["unstable_in_plain"]] and \

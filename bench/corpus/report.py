@@ -46,6 +46,10 @@ def _identical(r: dict[str, Any]) -> str:
         return "same exception" if r.get("same_exception") else "**different exception**"
     real = [d for d in r["differences"] if not d.get("unstable_in_plain")]
     if not real:
+        after = [d for d in r["differences"] if d.get("after_unstable")]
+        if after:
+            return f"yes ({len(after)} cell{'s' if len(after) != 1 else ''} after the plain runs diverged: " + \
+                ", ".join(str(d["cell"]) for d in after[:5]) + ")"
         return "yes"
     return f"**no** ({len(real)} cell{'s' if len(real) != 1 else ''}: " + ", ".join(str(d["cell"]) for d in real[:5]) + ")"
 
@@ -333,7 +337,9 @@ def markdown(results: list[dict[str, Any]], t: dict[str, Any], meta: dict[str, A
         "   it has an image) and errors, after masking addresses, measured times, progress",
         "   bars, temporary paths and PIDs (`bench/corpus/masking.py` lists every rule).",
         "   Cells whose outputs differ between the two plain runs are not held against",
-        "   notelock; `notelock:` lines on stderr are reported apart, each a finding;",
+        "   notelock, nor are cells after the first such cell (their inputs come from a run",
+        "   that was already nondeterministic; the table names them: \"after the plain runs",
+        "   diverged\"); `notelock:` lines on stderr are reported apart, each a finding;",
         "4. **plain baseline**: do two plain runs agree, cell by cell (here images are also",
         "   compared by their bytes: a figure drawn from other numbers shows nondeterminism);",
         "5. **replay**: `notelock replay LOCK --json` in a fresh kernel. A notebook whose",

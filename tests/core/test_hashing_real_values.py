@@ -106,3 +106,24 @@ def test_masked_and_structured_arrays():
     assert exact(np.array([(1, 2.0)], dtype=[("a", "i4"), ("b", "f8")])) != \
         exact(np.array([(1, 3.0)], dtype=[("a", "i4"), ("b", "f8")]))
     assert exact(a) == exact(b)  # what is under the mask is not part of the value
+
+
+def test_lightgbm_datasets_hash_by_what_they_were_made_from():
+    """A LightGBM Dataset holds a native handle once a model was trained on
+    it: it hashes by its data, label and parameters and whether it was
+    constructed, never opaquely; the same steps give the same hash."""
+    lgb = pytest.importorskip("lightgbm")
+    import pandas as pd
+
+    X = pd.DataFrame({"a": range(100), "b": np.repeat([0, 1, 2, 3], 25)})
+    y = np.arange(100) % 2
+    one, two = lgb.Dataset(X, y), lgb.Dataset(X, y)
+    raw = hash_value(one)
+    assert not raw.opaque and raw.digest == hash_value(two).digest
+    assert hash_value(lgb.Dataset(X, 1 - y)).digest != raw.digest
+    assert hash_value(lgb.Dataset(X, y, params={"max_bin": 15})).digest != raw.digest
+    for dataset in (one, two):
+        lgb.train({"objective": "binary", "verbose": -1}, dataset, num_boost_round=2)
+    built = hash_value({"data": one})
+    assert not built.opaque and built.digest == hash_value({"data": two}).digest
+    assert hash_value(one).digest != raw.digest  # constructed (its raw data freed)

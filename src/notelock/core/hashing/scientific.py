@@ -23,6 +23,11 @@ distributions, matplotlib figures and statsmodels models and results.
   back memory-mapped): its folder, creation time, verbosity and compression
   decide where and how results are kept, never what they are, so a
   pipeline cached in a fresh temporary folder hashes as the same pipeline.
+* A LightGBM ``Dataset`` is what it was made from (data, label, weights,
+  groups, initial scores, positions, feature names, categorical features,
+  parameters, ``free_raw_data``, the rows it uses and its reference
+  dataset) and whether it has been constructed: its native handle is not a
+  value. (A constructed dataset that freed its raw data hashes by the rest.)
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ _T_FROZEN = tag("scipy-frozen")
 _T_GLOBAL_RNG = tag("global-rng")
 _T_ARTIST = tag("mpl-artist")
 _T_CACHE = tag("joblib-memory")
+_T_LGB_DATASET = tag("lightgbm-dataset")
 
 
 # ---------------------------------------------------------------- scipy.stats
@@ -216,4 +222,21 @@ def _encode_memory(enc: Encoder, memory: Any) -> None:
 @handlers.register_lazy("joblib.memory")
 def _register_joblib_memory() -> None:
     handlers.register(sys.modules["joblib.memory"].Memory, subclasses=True)(_encode_memory)
+
+
+# ---------------------------------------------------------------- lightgbm.Dataset
+
+_LGB_DATASET_FIELDS = ("data", "label", "weight", "group", "init_score", "position", "feature_name",
+                       "categorical_feature", "params", "free_raw_data", "used_indices", "reference")
+
+
+def _encode_lgb_dataset(enc: Encoder, dataset: Any) -> None:
+    constructed = getattr(dataset, "_handle", None) is not None
+    enc.h.update(_T_LGB_DATASET + type_text(type(dataset)) + text("constructed" if constructed else "raw"))
+    enc.encode({name: getattr(dataset, name, None) for name in _LGB_DATASET_FIELDS})
+
+
+@handlers.register_lazy("lightgbm.basic")
+def _register_lightgbm() -> None:
+    handlers.register(sys.modules["lightgbm.basic"].Dataset, subclasses=True)(_encode_lgb_dataset)
 

@@ -376,6 +376,9 @@ def _sqlalchemy_engine(con: Any) -> Any:
     dialect = getattr(engine, "dialect", None)
     if dialect is None or dialect.name != "postgresql" or dialect.driver not in ("psycopg", "psycopg2"):
         return None
+    version = getattr(dialect, "server_version_info", None)  # known once the engine has connected
+    if version and tuple(version) < (15,):
+        return None
     return engine
 
 
@@ -413,7 +416,7 @@ def _with_psycopg(con: Any, work: Any) -> Any:
     if not isinstance(con, psycopg.Connection):  # an AsyncConnection is not driven from here
         return None
     info = con.info
-    if con.closed or info.pipeline_status != pq.PipelineStatus.OFF:
+    if con.closed or info.pipeline_status != pq.PipelineStatus.OFF or info.server_version < _STATS_MIN_VERSION:
         return None
     status = info.transaction_status
     if status not in (pq.TransactionStatus.IDLE, pq.TransactionStatus.INTRANS):

@@ -2,7 +2,8 @@
 through SQLAlchemy (psycopg) and a raw psycopg connection; upstream backfills
 rows into the past and adds a nullable ``merchant_risk_score``; the real
 ``notelock replay`` reproduces from snapshots, ``--against-current`` names the
-change, and the connection's password is in no file and no message."""
+change, both next to what the server's statistics say of each table read, and
+the connection's password is in no file and no message."""
 
 from __future__ import annotations
 
@@ -69,6 +70,7 @@ def incident(postgres, tmp_path_factory) -> dict:
     seed(postgres)
     engine = create_engine(postgres["url"])
     before = pd.read_sql(QUERY, engine)
+    engine.dispose()  # no session of the test's own left open while the notebook reads
     lock = run(write_notebook(folder / "warehouse.ipynb", *CELLS), env=env)
     shutil.copy(folder / "warehouse.lock.json", folder / "original.lock.json")
     backfill(postgres)
@@ -78,7 +80,6 @@ def incident(postgres, tmp_path_factory) -> dict:
                        cwd=folder, env=env)
     shown = notelock("show", "original.lock.json", cwd=folder, env=env)
     outputs += [pinned, current, shown]
-    engine.dispose()
     return {"folder": folder, "lock": lock, "before": before, "pinned": pinned, "current": current,
             "outputs": outputs, "env": env, "pg": postgres}
 
@@ -137,3 +138,43 @@ def test_the_password_is_in_no_file_and_no_message(incident):
         assert PASSWORD.encode() not in path.read_bytes(), path
     for proc in incident["outputs"]:
         assert PASSWORD not in proc.stdout + proc.stderr
+
+
+def test_each_read_records_the_servers_counters_of_the_tables_it_reads(incident):
+    lock = incident["lock"]
+    found = {n["query"]: n for _, n in reads(lock)}
+    for query, node in found.items():
+        stats = node["table_stats"]
+        names = [t["name"] for t in stats["tables"]]
+        assert names == (["public.merchants"] if query == "merchants" else ["public.transactions"]), query
+        assert stats["complete"] is True and stats["stats_reset"] is None and stats["server_started"]
+    tx = found[QUERY]["table_stats"]["tables"][0]
+    assert (tx["inserted"], tx["updated"], tx["deleted"], tx["live"]) == (300, 0, 0, 300)
+    assert tx["columns"] == ["id integer", "date date", "amount double precision", "merchant text", "fraud integer"]
+    merchants = found["merchants"]["table_stats"]["tables"][0]
+    assert (merchants["inserted"], merchants["columns"]) == (3, ["merchant text", "country text"])
+    # the identity of a read does not cover them: the id is the hash of the identity fields alone
+    from notelock.core.lockfile import identity_fields, node_identity
+
+    assert "table_stats" not in identity_fields(found[QUERY])
+    assert node_identity(found[QUERY]) == found[QUERY]["identity"]
+
+
+BACKFILLED = ("server: table public.transactions: 40 rows inserted, 113 updated, "
+              "column merchant_risk_score (double precision) added since the lock; the result's hash differs")
+
+
+def test_the_drift_report_gives_the_servers_word_next_to_the_hash(incident):
+    for proc in (incident["pinned"], incident["current"]):
+        report = json.loads(proc.stdout)
+        by_label = {v["label"]: v for v in report["verdicts"] if v["op"] == "read"}
+        tx = next(v for label, v in by_label.items() if LABEL in label)
+        assert BACKFILLED in tx["detail"], tx
+        assert tx["server"] == {"text": BACKFILLED, "unchanged": False}
+        raw = next(v for label, v in by_label.items() if "fraud = 1" in label)
+        assert BACKFILLED in raw["detail"], raw
+        # the untouched table: the server reports no writes, and the hash agrees
+        merchants = next(v for label, v in by_label.items() if "merchants" in label)
+        assert merchants["verdict"] == "reproduced"
+        assert merchants["detail"] == "server: table public.merchants: no writes since the lock; the result's hash agrees"
+        assert merchants["server"]["unchanged"] is True

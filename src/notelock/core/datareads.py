@@ -298,6 +298,8 @@ def finish(token: dict[str, Any], output: str) -> dict[str, Any]:
         server = sql.server_facts(con)
         if server:
             facts["server"] = server
+    if token.get("_table_stats"):
+        facts["table_stats"] = token["_table_stats"]
     return facts
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from . import canonical, codeinfo, datareads, hashing, lockfile, nodes, secrets
+from . import canonical, codeinfo, datareads, hashing, lockfile, nodes, secrets, sql
 from .canonical import IncrementalDumper, to_plain
 from .environment import rng_state_hash
 from .errors import UsageError
@@ -540,6 +540,13 @@ class Session:
             token["query"] = secrets.redact_source(nodes.sql_text(source))[0]
             token["connection"] = nodes.describe_connection(con)
             token["_con"] = con  # its server, described after the read (see datareads.finish)
+            # PostgreSQL: the server's change counters of the tables the query reads,
+            # taken before the read (a write in between shows as a change, never hides one)
+            stats = sql.pg_table_stats(con, source, bound.get("params"),
+                                       table=source if short == "read_sql_table" and isinstance(source, str) else None,
+                                       schema=bound.get("schema") if short == "read_sql_table" else None)
+            if stats is not None:
+                token["_table_stats"] = stats
         else:
             # hash the file while the reader parses it, unless a policy (replay
             # pinning) must compare the content before the read

@@ -133,7 +133,7 @@ def read_plan(lock: dict[str, Any], lock_path: str, *, against_current: bool,
         node = nodes[nid]
         entry = {k: node.get(k) for k in ("reader", "path", "url", "query", "connection", "content", "output",
                                           "rows", "snapshot", "snapshot_format", "options",
-                                          "files", "databases")}
+                                          "files", "databases", "table_stats")}
         entry.update(position=position, node=nid, label=schemas.source_label(node),
                      key=schemas.source_key(node),
                      schema=(lock.get("schemas") or {}).get(node.get("schema")) if node.get("schema") else None)
@@ -274,6 +274,11 @@ class Judge:
             v["drift"] = event.get("message") or "content changed"
         if event.get("schema"):
             v["schema"] = event["schema"]
+        server = event.get("server")
+        if isinstance(server, dict):  # PostgreSQL's statistics of the tables read, next to the hash's verdict
+            v["server"] = server
+            if not event.get("drifted"):
+                notes.append(server.get("text", ""))
         contract = contract_of_node(self.recorded, rid) or {}
         if pnode is None:
             v.update(verdict=DIVERGED, detail=event.get("message") if event.get("diverged") or event.get("drifted")

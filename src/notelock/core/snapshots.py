@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import protocol, tables
+from . import protocol, pyvalues, tables
 from .errors import StoreError
 from .store import Store, format_size, parse_size, short
 
@@ -62,7 +62,8 @@ def read_snapshot(store: Store, node: dict[str, Any]) -> Any:
 
     A ``file`` snapshot is read with the node's reader and options; a
     ``parquet`` one with pyarrow; ``polars-ipc`` and ``arrow-ipc`` ones as the
-    Polars or Arrow frame that was read (:mod:`notelock.core.tables`).
+    Polars or Arrow frame that was read, a ``python-json`` one as the rows or
+    arrays DuckDB returned (:mod:`notelock.core.tables`).
     """
     digest = node.get("snapshot")
     if not digest:
@@ -156,18 +157,26 @@ class SnapshotObserver:
     def _snapshot_table(self, token: dict[str, Any], result: Any, facts: dict[str, Any]) -> None:
         estimate = tables.estimated_bytes(result)
         if estimate is None:
+            self._not_kept(token, result)
             return
         if estimate > self.limit:
             self._too_big(token, estimate)
             return
         made = tables.snapshot_bytes(result)
         if made is None:
+            self._not_kept(token, result)
             return
         data, kind = made
         if len(data) > self.limit:
             self._too_big(token, len(data))
             return
         facts["snapshot"], facts["snapshot_format"] = self.store().put_bytes(data), kind
+
+    def _not_kept(self, token: dict[str, Any], result: Any) -> None:
+        """One line when a DuckDB result (or rows, arrays) has no snapshot form that gives it back exactly."""
+        if pyvalues.is_python_result(result) or str(token.get("reader", "")).startswith("duckdb."):
+            self.warn(f"notelock: {self._name(token)} not pinned: its result ({type(result).__name__}) holds "
+                      "values notelock cannot snapshot with their exact types (recorded by hash only)")
 
     def _too_big(self, token: dict[str, Any], size: int) -> None:
         self.warn(f"notelock: {self._name(token)} not pinned: {format_size(size)} is over the snapshot "

@@ -12,7 +12,10 @@ replays from snapshots work the same way for them:
 * a snapshot is the frame as an Arrow IPC stream (``snapshot_format``
   ``"polars-ipc"`` or ``"arrow-ipc"``): IPC keeps every type exactly
   (categoricals, time zones, nested types), so the frame read back hashes
-  equal to the one that was read.
+  equal to the one that was read;
+* DuckDB's ``.fetchall()`` rows and ``.fetchnumpy()`` arrays, which are not
+  frames, are snapshotted as a typed JSON document (``"python-json"``, see
+  :mod:`notelock.core.pyvalues`) and read back as the same Python objects.
 
 Only used when polars or pyarrow is already in ``sys.modules``.
 """
@@ -24,8 +27,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import pyvalues
+
 POLARS_IPC = "polars-ipc"
 ARROW_IPC = "arrow-ipc"
+PYTHON_JSON = pyvalues.PYTHON_JSON
 
 
 def _polars_frame(value: Any) -> bool:
@@ -56,6 +62,8 @@ def estimated_bytes(frame: Any) -> int | None:
         return int(frame.estimated_size())
     if _arrow_table(frame):
         return int(frame.nbytes)
+    if pyvalues.is_python_result(frame):
+        return pyvalues.estimated_bytes(frame)
     return None
 
 
@@ -72,6 +80,9 @@ def snapshot_bytes(frame: Any) -> tuple[bytes, str] | None:
         with pa.ipc.new_stream(out, table.schema) as writer:
             writer.write_table(table)
         return out.getvalue().to_pybytes(), ARROW_IPC
+    if pyvalues.is_python_result(frame):
+        data = pyvalues.dumps(frame)  # None: a value whose exact type it cannot keep
+        return (data, pyvalues.PYTHON_JSON) if data is not None else None
     return None
 
 
@@ -87,7 +98,10 @@ def read_snapshot_file(path: str | Path, snapshot_format: str | None) -> Any:
 
         with pa.OSFile(str(path), "rb") as fh:
             return pa.ipc.open_stream(fh).read_all()
+    if snapshot_format == pyvalues.PYTHON_JSON:
+        return pyvalues.loads(Path(path).read_bytes())
     return None
 
 
-__all__ = ["frame_facts", "estimated_bytes", "snapshot_bytes", "read_snapshot_file", "POLARS_IPC", "ARROW_IPC"]
+__all__ = ["frame_facts", "estimated_bytes", "snapshot_bytes", "read_snapshot_file", "POLARS_IPC", "ARROW_IPC",
+           "PYTHON_JSON"]

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..core import hashing, nodes
+from ..core import hashing, nodes, sql
 from ..core import schema as schemas
 from ..core.delta import version_reader
 from ..core.errors import DriftError, LockFileError, NotelockError, ReplayStopped
@@ -215,7 +215,19 @@ class ReplayPins:
             drifted = token["content"] != entry.get("content")
         else:
             drifted = facts.get("output") != entry.get("output")
+        # PostgreSQL: what the server's statistics say of the tables read (a hint; the hash decides)
+        server = sql.table_changes(entry.get("table_stats"), token.get("_table_stats"))
+        if server is not None:
+            if not drifted:
+                server["text"] += "; the result's hash agrees"
+            elif server["unchanged"]:
+                server["text"] += ", but the result's hash differs: the hash decides"
+            else:
+                server["text"] += "; the result's hash differs"
         if not drifted:
+            if server is not None:
+                self.emit({"event": "read", "node": entry.get("node"), "position": entry.get("position"),
+                           "drifted": False, "served": False, "diverged": False, "server": server})
             return
         current = token.get("_current", result)
         frame = nodes.frame_facts(current) if current is not None else None
@@ -226,11 +238,13 @@ class ReplayPins:
         text = schemas.message(entry.get("label") or schemas.source_label(token), change)
         if token.get("_missing"):
             text = f"{entry.get('label') or schemas.source_label(token)}: source not available"
+        elif server is not None:
+            text += f" — {server['text']}"
         diverged = not served
         how = token["_served"] if isinstance(token.get("_served"), str) else None
         self.emit({"event": "read", "node": entry.get("node"), "position": entry.get("position"),
                    "drifted": True, "served": served, "diverged": diverged, "schema": change, "message": text,
-                   **({"from": how} if how else {})})
+                   **({"from": how} if how else {}), **({"server": server} if server is not None else {})})
         if served:
             self.session.warn(f"notelock: {text}: replayed from {how or 'snapshot'}")
             return

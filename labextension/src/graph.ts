@@ -2,7 +2,8 @@
  * The lock as a graph: nodes in execution order, edges from inputs to the
  * nodes that consumed them, laid out top to bottom by dagre and drawn as SVG.
  * The nodes a cell recorded (its reads, fits, predicts) are drawn inside a
- * labelled box of that cell, with the cell's own node (a compound graph).
+ * labelled box of that cell, with the cell's own node (a compound graph); the
+ * boxes follow one another down in execution order.
  */
 import * as dagre from '@dagrejs/dagre';
 
@@ -107,6 +108,23 @@ function nodeWidth(lock: ILock, id: string): number {
   return Math.min(Math.max(width, 110), 210);
 }
 
+/** Whether a path of edges leads from `start` to `target`. */
+function reaches(g: dagre.graphlib.Graph, start: string, target: string): boolean {
+  const seen = new Set<string>();
+  const stack = [start];
+  while (stack.length) {
+    const id = stack.pop() as string;
+    if (id === target) {
+      return true;
+    }
+    if (!seen.has(id)) {
+      seen.add(id);
+      stack.push(...(g.successors(id) ?? []));
+    }
+  }
+  return false;
+}
+
 function runDagre(lock: ILock, ids: string[], clusters: Map<number, string[]>): dagre.graphlib.Graph {
   const compound = clusters.size > 0;
   const g = new dagre.graphlib.Graph({ compound });
@@ -126,6 +144,25 @@ function runDagre(lock: ILock, ids: string[], clusters: Map<number, string[]>): 
   }
   for (const [from, to] of edges(lock)) {
     g.setEdge(from, to);
+  }
+  // Cell boxes follow one another down the page in execution order: where two
+  // boxes shared a row they would have to stand side by side, and a run of
+  // cells, each reading what the last one made, would climb a staircase ever
+  // wider than the sidebar. Edges that only order, never drawn.
+  const ordered = [...clusters.entries()].sort(([a], [b]) => a - b);
+  for (let i = 1; i < ordered.length; i++) {
+    const [, before] = ordered[i - 1];
+    const [, after] = ordered[i];
+    const sinks = before.filter(id => !(g.successors(id) ?? []).some(s => before.includes(s)));
+    const sources = after.filter(id => !(g.predecessors(id) ?? []).some(p => after.includes(p)));
+    for (const from of sinks) {
+      for (const to of sources) {
+        // never against the data: a node recorded again later can feed an earlier cell
+        if (!g.hasEdge(from, to) && !reaches(g, to, from)) {
+          g.setEdge(from, to, { order: true, weight: 0 });
+        }
+      }
+    }
   }
   dagre.layout(g);
   return g;
@@ -180,7 +217,7 @@ export function layoutGraph(lock: ILock): IGraphLayout {
       const bottom = shift(c.y + c.height / 2);
       return { id: `cell:${index}`, cell: index, label: clusterLabel(lock, index), members, x: c.x, y: (top + bottom) / 2, width: c.width, height: bottom - top };
     }),
-    edges: g.edges().map(e => ({ from: e.v, to: e.w, points: (g.edge(e).points ?? []).map(p => ({ x: p.x, y: shift(p.y) })) }))
+    edges: g.edges().filter(e => !g.edge(e).order).map(e => ({ from: e.v, to: e.w, points: (g.edge(e).points ?? []).map(p => ({ x: p.x, y: shift(p.y) })) }))
   };
 }
 

@@ -219,6 +219,57 @@ describe('graph: nodes grouped with their cells', () => {
     }
   });
 
+  it('stacks the cell boxes in execution order, so a run of cells does not climb ever wider', () => {
+    // ten cells, each reading three files and using the cell before it
+    const lock: ILock = { notelock: 2, identity: '', cells: [], nodes: {} };
+    let previous: string | undefined;
+    for (let c = 0; c < 10; c++) {
+      const own = `@cell_${String(c).padStart(12, '0')}`;
+      const reads = [0, 1, 2].map(r => `@read_${String(c * 10 + r).padStart(12, '0')}`);
+      lock.cells.push({ source: `part${c} = combine()`, execution_count: c + 1, node: own, nodes: reads });
+      lock.nodes[own] = { op: 'cell', identity: '', cell: c, inputs: [...(previous ? [previous] : []), ...reads] };
+      for (const r of reads) {
+        lock.nodes[r] = { op: 'read', identity: '', cell: c, reader: 'pandas.read_csv', path: `${r.slice(1)}.csv`, inputs: [] };
+      }
+      previous = own;
+    }
+    const layout = layoutGraph(lock);
+    expectSoundLayout(lock, layout);
+    expect(layout.clusters.map(c => c.cell)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    for (let i = 1; i < layout.clusters.length; i++) {
+      expect(box(layout.clusters[i]).top).toBeGreaterThanOrEqual(box(layout.clusters[i - 1]).bottom);
+    }
+    // side by side, ten boxes of three reads would be over 6,000 px wide
+    const widest = Math.max(...layout.clusters.map(c => c.width));
+    expect(layout.width).toBeLessThan(2 * widest);
+    // the fixture's boxes too
+    const fixtureLayout = layoutGraph(loadLock());
+    const [first, second, third] = fixtureLayout.clusters;
+    expect(box(second).top).toBeGreaterThanOrEqual(box(first).bottom);
+    expect(box(third).top).toBeGreaterThanOrEqual(box(second).bottom);
+  });
+
+  it('never orders against the data: a node recorded again later may feed an earlier cell', () => {
+    // the read was recorded (again) by the second execution, yet fed the fit of the first
+    const lock: ILock = {
+      notelock: 2,
+      identity: '',
+      cells: [
+        { source: 'model.fit(X, y)', execution_count: 1, nodes: ['@fit_000000000001'] },
+        { source: 'X = pd.read_csv("x.csv")', execution_count: 2, node: '@cell_000000000002', nodes: ['@read_000000000002'] }
+      ],
+      nodes: {
+        '@fit_000000000001': { op: 'fit', identity: '', cell: 0, method: 'fit', estimator: 'sklearn.linear_model.Ridge', inputs: ['@read_000000000002'] },
+        '@cell_000000000002': { op: 'cell', identity: '', cell: 1, inputs: [] },
+        '@read_000000000002': { op: 'read', identity: '', cell: 1, reader: 'pandas.read_csv', path: 'x.csv', inputs: [] }
+      }
+    };
+    const layout = layoutGraph(lock);
+    expectSoundLayout(lock, layout);
+    expect(layout.clusters.map(c => c.members)).toEqual([['@fit_000000000001'], ['@cell_000000000002', '@read_000000000002']]);
+    expect(node(layout, '@read_000000000002').y).toBeLessThan(node(layout, '@fit_000000000001').y);
+  });
+
   it('lays out an empty lock', () => {
     const layout = layoutGraph({ notelock: 2, identity: '', cells: [], nodes: {} });
     expect(layout).toMatchObject({ width: 0, height: 0, nodes: [], clusters: [], edges: [] });

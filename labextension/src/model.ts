@@ -139,15 +139,23 @@ export function nodeLabel(lock: ILock, id: string): string {
   }
 }
 
-/** The execution that first recorded a node. */
-export function cellOf(lock: ILock, id: string): ILockCell | undefined {
+/**
+ * The index in `cells` of the execution that recorded a node: its `cell`
+ * field, else the first execution that lists it; -1 when none does.
+ */
+export function cellIndexOf(lock: ILock, id: string): number {
   const node = lock.nodes[id];
-  if (node && typeof node.cell === 'number') {
-    return lock.cells[node.cell];
+  const cells = lock.cells ?? [];
+  if (node && typeof node.cell === 'number' && Number.isInteger(node.cell) && node.cell >= 0 && node.cell < cells.length) {
+    return node.cell;
   }
-  return lock.cells.find(
-    cell => cell.node === id || (cell.nodes ?? []).includes(id)
-  );
+  return cells.findIndex(cell => cell.node === id || (cell.nodes ?? []).includes(id));
+}
+
+/** The execution that recorded a node. */
+export function cellOf(lock: ILock, id: string): ILockCell | undefined {
+  const index = cellIndexOf(lock, id);
+  return index >= 0 ? lock.cells[index] : undefined;
 }
 
 /** The @cell_ node of the execution that recorded a node (itself for a cell). */

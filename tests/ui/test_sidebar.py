@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -298,6 +299,108 @@ def test_screenshots_of_the_sidebar(lab, page):
     assert background != panel.evaluate("el => getComputedStyle(el).backgroundColor")
     for name in ("sidebar.png", "sidebar-graph.png", "sidebar-details.png", "sidebar-dark.png"):
         assert (IMAGES / name).stat().st_size > 10_000
+
+
+#: WCAG 2 contrast ratio of two painted colours of SVG elements (any CSS colour
+#: syntax, resolved by the browser through a canvas), each over the panel's
+#: background: ``[[selector, property], [selector, property]]`` → ratio.
+SVG_CONTRAST_JS = """
+([panel, pairs]) => {
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 1;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  const rgba = css => {
+    ctx.clearRect(0, 0, 1, 1);
+    ctx.fillStyle = '#000';
+    ctx.fillStyle = css;
+    ctx.fillRect(0, 0, 1, 1);
+    const [r, g, b, a] = ctx.getImageData(0, 0, 1, 1).data;
+    return [r, g, b, a / 255];
+  };
+  const over = (top, bottom) => [0, 1, 2].map(i => top[i] * top[3] + bottom[i] * (1 - top[3]));
+  const lum = c => {
+    const [r, g, b] = c.map(v => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const base = rgba(getComputedStyle(panel).backgroundColor).slice(0, 3).concat([1]);
+  const paint = ([selector, property]) => {
+    if (selector === 'panel') return base.slice(0, 3);
+    const el = panel.querySelector(selector);
+    return over(rgba(getComputedStyle(el)[property]), base);
+  };
+  return pairs.map(([a, b]) => {
+    const [l1, l2] = [lum(paint(a)), lum(paint(b))].sort((x, y) => y - x);
+    return (l1 + 0.05) / (l2 + 0.05);
+  });
+}
+"""
+
+
+def test_the_graph_draws_each_read_inside_the_box_of_its_cell(lab, page):
+    from playwright.sync_api import expect
+
+    panel = page.locator("#notelock-lock-panel")
+    expect(panel.locator(".jp-notelock-status")).to_have_text("up to date", timeout=30_000)
+    lock = _lock_on_disk(lab)
+    expect(panel.locator(".jp-notelock-graph .jp-notelock-gnode")).to_have_count(len(lock["nodes"]))
+    reads = [nid for nid, n in lock["nodes"].items() if n["op"] == "read"]
+    assert len(reads) >= 2
+
+    def box(locator) -> dict:
+        b = locator.bounding_box()
+        assert b is not None
+        return {"left": b["x"], "top": b["y"], "right": b["x"] + b["width"], "bottom": b["y"] + b["height"]}
+
+    def inside(inner: dict, outer: dict) -> bool:
+        return (inner["left"] >= outer["left"] - 0.5 and inner["right"] <= outer["right"] + 0.5
+                and inner["top"] >= outer["top"] - 0.5 and inner["bottom"] <= outer["bottom"] + 0.5)
+
+    for read in reads:
+        cell = lock["nodes"][read]["cell"]
+        node = panel.locator(f".jp-notelock-gnode[data-id='{read}']")
+        assert node.get_attribute("data-cell") == str(cell)
+        cluster = panel.locator(f".jp-notelock-gcluster[data-cell='{cell}']")
+        expect(cluster).to_have_count(1)
+        assert read in cluster.get_attribute("data-members").split()
+        outer = box(cluster.locator(".jp-notelock-gcluster-box"))
+        assert inside(box(node.locator(".jp-notelock-gnode-box")), outer), read
+        # with the cell's own node, under a label naming the cell
+        own = panel.locator(f".jp-notelock-gnode[data-id='{lock['cells'][cell]['node']}']")
+        assert inside(box(own.locator(".jp-notelock-gnode-box")), outer)
+        label = panel.locator(f".jp-notelock-gcluster-label[data-cell='{cell}']")
+        expect(label).to_contain_text(f"[{lock['cells'][cell]['execution_count']}] ")
+        text = box(label)
+        assert inside(text, outer)
+        assert text["bottom"] <= box(node.locator(".jp-notelock-gnode-box"))["top"]
+        # and no node of another cell inside the box
+        for other, n in lock["nodes"].items():
+            if n.get("cell") != cell:
+                b = box(panel.locator(f".jp-notelock-gnode[data-id='{other}'] .jp-notelock-gnode-box"))
+                apart = (b["right"] <= outer["left"] or b["left"] >= outer["right"]
+                         or b["bottom"] <= outer["top"] or b["top"] >= outer["bottom"])
+                assert apart, (other, read)
+
+    # a click on a read inside its box still selects it, in the list too
+    read = next(nid for nid in reads if lock["nodes"][nid].get("path"))
+    panel.locator(f".jp-notelock-gnode[data-id='{read}']").click()
+    expect(panel.locator(f".jp-notelock-node[data-id='{read}']")).to_have_class(re.compile("jp-mod-selected"))
+    expect(panel.locator(f".jp-notelock-gnode[data-id='{read}']")).to_have_class(re.compile("jp-mod-selected"))
+    panel.locator(f".jp-notelock-node[data-id='{read}']").click()  # closes the details again
+    expect(panel.locator(".jp-mod-selected")).to_have_count(0)
+
+    # AA contrast of the label (4.5:1 on the box) and the box's border (3:1 on both sides), light and dark
+    pairs = [[[".jp-notelock-gcluster-label", "fill"], [".jp-notelock-gcluster-box", "fill"]],
+             [[".jp-notelock-gcluster-box", "stroke"], ["panel", ""]],
+             [[".jp-notelock-gcluster-box", "stroke"], [".jp-notelock-gcluster-box", "fill"]]]
+    for theme, light in (("JupyterLab Dark", "false"), ("JupyterLab Light", "true")):
+        _use_theme(page, theme)
+        page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{light}'")
+        page.wait_for_timeout(500)
+        label, border, inner = panel.evaluate(f"el => ({SVG_CONTRAST_JS})([el, {json.dumps(pairs)}])")
+        assert label >= 4.5 and border >= 3 and inner >= 3, (theme, label, border, inner)
 
 
 def test_clicking_a_node_shows_details_and_selects_its_cell(lab, page):

@@ -20,18 +20,15 @@ No IPython imports: the magics call in with the recording object.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..core import numeric, protocol
 from ..core import schema as schemas
+from ..core.diff import diff_locks, render_text
 from ..core.errors import DriftError, UsageError
+from ..core.history import resolve_lock_spec
 from ..core.recorder import contract_of
-
-if TYPE_CHECKING:
-    from .replay_pins import ReplayPins
-
-# the diff, the history and the replay pins are imported when first used:
-# loading the extension (%load_ext) must stay fast
+from .replay_pins import ReplayPins, load_plan
 
 
 class Contracts:
@@ -147,9 +144,6 @@ class Contracts:
 
     def diff_from(self, spec: str) -> str:
         """``%lock diff OTHER``: the semantic diff from OTHER to this session's lock."""
-        from ..core.diff import diff_locks, render_text
-        from ..core.history import resolve_lock_spec
-
         other, name = resolve_lock_spec(spec, base=self.session.lock_path.parent)
         return render_text(diff_locks(other, self.session.to_lock()), name, "this session")
 
@@ -164,8 +158,6 @@ def attach(recording: Any, environ: Mapping[str, str] | None = None) -> Contract
     session.events.register("cell_end", contracts.on_cell_end)
     plan_path = protocol.setting("NOTELOCK_REPLAY", environ)
     if plan_path:
-        from .replay_pins import ReplayPins, load_plan
-
         pins = ReplayPins(load_plan(plan_path), session)
         contracts.replay = pins
         session.events.register("before_read", pins.policy)

@@ -16,8 +16,10 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import HTML, display
 
 from ..core import protocol
+from ..core.compose import find_import
 from ..core.environment import seed_everything
 from ..core.errors import NotelockError
+from ..core.render import LockView, environment_html, status_html
 from .recording import Recording
 
 
@@ -152,8 +154,6 @@ class LockMagics(Magics):
     # ------------------------------------------------------------ commands
     def _cmd_show(self, args: list[str]) -> None:
         session = self.recording.session
-        from ..core.render import LockView
-
         display(LockView(session.to_lock(), session.lock_path.name))
 
     def _cmd_export(self, args: list[str]) -> None:
@@ -166,13 +166,9 @@ class LockMagics(Magics):
 
     def _cmd_status(self, args: list[str]) -> None:
         session = self.recording.session
-        from ..core.render import status_html
-
         display(HTML(status_html(session.to_lock(), session.lock_path)))
 
     def _cmd_env(self, args: list[str]) -> None:
-        from ..core.render import environment_html
-
         display(HTML(environment_html(self.recording.env.get())))
 
     def _cmd_seed(self, args: list[str]) -> None:
@@ -212,8 +208,6 @@ class LockMagics(Magics):
         session = self.recording.session
         if session.current is None or not session.current.locked:
             raise UsageError("%lock use records an import: run it inside a %%lock cell")
-        from ..core.compose import find_import  # (imported when used: %load_ext stays fast)
-
         imported = find_import(args[0], args[1], session.base_dir)
         facts = dict(imported.facts)
         hooks = self.recording.store_hooks

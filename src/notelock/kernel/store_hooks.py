@@ -27,6 +27,8 @@ from IPython import get_ipython
 
 from ..core import cache as _cache
 from ..core import hashing, protocol
+from ..core import history as _history
+from ..core.collect import pinned_objects
 from ..core.errors import NotelockError
 from ..core.snapshots import SnapshotObserver
 from ..core.store import Store, format_size, is_url, open_store, parse_size, store_for
@@ -108,8 +110,6 @@ class StoreHooks:
         return store_for(self.session.lock_path)
 
     def _keep(self, old: bytes) -> None:
-        from ..core import history as _history  # imported when first used: %load_ext stays fast
-
         try:
             _history.keep_version(self.session.lock_path, old, store=self.store(),
                                   session=self.session.session_id)
@@ -250,8 +250,6 @@ class StoreHooks:
             return
         if store.total_size() <= cap:
             return
-        from ..core.collect import pinned_objects
-
         pinned = pinned_objects(store, [self.session.lock_path], extra_locks=[self.session.to_lock()])
         store.evict_to(cap, pinned)
 

@@ -490,7 +490,7 @@ def _plannable(text: str) -> bool:
     if ";" in body:  # several statements (or a literal ';': not worth the risk)
         return False
     first = _FIRST_WORD.match(body)
-    return bool(first) and first.group(1).split("(")[0].upper() in ("SELECT", "WITH", "TABLE", "VALUES", "")
+    return first is not None and first.group(1).split("(")[0].upper() in ("SELECT", "WITH", "TABLE", "VALUES", "")
 
 
 def _collect(run: _Runner, text: str | None, params: Any, table: str | None,

@@ -126,6 +126,24 @@ def test_a_printed_metric_that_changes_is_not_called_reproduced(tmp_path: Path):
     assert "what the cell showed differs (stdout)" in cell["detail"]
 
 
+def test_a_display_that_redraws_itself_counts_in_its_last_state(tmp_path: Path):
+    # a progress display redrawn by clear_output(wait=True): each intermediate
+    # state is unique to the run (as a timer's redraw count is); the notebook
+    # keeps only the last one, and so does what the cell showed
+    lock, report = lock_and_replay(
+        tmp_path,
+        "import uuid\nfrom IPython.display import clear_output, display",
+        "for _ in range(3):\n    clear_output(wait=True)\n    print('working', uuid.uuid4())\n"
+        "    display(uuid.uuid4())\n"
+        "clear_output(wait=True)\nprint('finished')\nanswer = 42",
+        "print('before')\nclear_output()\nprint('after')",
+    )
+    cells = [n for n in lock["nodes"].values() if n["op"] == "cell" and n.get("shown")]
+    assert [c["shown"]["parts"] for c in cells] == [["stdout"], ["stdout"]]
+    assert report["exit_code"] == 0, report["verdicts"]
+    assert report["summary"]["DIVERGED"] == 0
+
+
 def test_a_variable_that_differs_is_named_with_the_kind_of_difference(tmp_path: Path):
     lock, report = lock_and_replay(
         tmp_path,
@@ -166,3 +184,21 @@ def test_lock_nondeterministic_names_only_those_variables(tmp_path: Path):
     assert cell["variables"]["stable"]["verdict"] == "reproduced"
     node = lock["nodes"][cell["id"]]
     assert node["contract"] == {"verify": "exact", "not_verified": ["noisy"]}
+
+
+def test_a_fresh_temporary_folder_is_not_a_result(tmp_path: Path):
+    # cachedir = tempfile.mkdtemp() names a new folder on every run
+    lock, report = lock_and_replay(
+        tmp_path,
+        "import shutil, tempfile\nimport numpy as np",
+        "cachedir = tempfile.mkdtemp()\nkept = tempfile.TemporaryDirectory()\nname = 'cachedir'\n"
+        "total = np.arange(10).sum()",
+        "shutil.rmtree(cachedir)\nkept.cleanup()",
+    )
+    [cell] = [n for n in lock["nodes"].values() if n["op"] == "cell" and "cachedir" in n.get("writes", {})]
+    assert cell["temporary"] == ["cachedir", "kept"]
+    assert report["exit_code"] == 0, report["verdicts"]
+    [verdict] = [v for v in report["verdicts"] if v.get("variables", {}).get("cachedir")]
+    assert verdict["variables"]["cachedir"] == {"verdict": "not verified", "detail": "temporary path — not verified"}
+    assert verdict["variables"]["total"]["verdict"] == "reproduced"
+    assert verdict["variables"]["name"]["verdict"] == "reproduced"

@@ -13,7 +13,10 @@ data is guarded, reported once, and leaves the cell's own behaviour alone.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import os
 import sys
+import tempfile
 import threading
 import time
 import types
@@ -430,6 +433,9 @@ class Session:
         timing = self._timing_writes(run, names)
         if timing:
             node["timing"] = timing
+        temporary = sorted(n for n in names if n not in timing and is_temporary_path(self.ns.get(n)))
+        if temporary:
+            node["temporary"] = temporary
         measured = {n: facts for n in names if n not in timing
                     and (facts := _measured_columns(self.ns.get(n))) is not None}
         if measured:
@@ -826,6 +832,28 @@ def is_clock_value(value: Any) -> bool:
         return True
     pd = sys.modules.get("pandas")
     return pd is not None and isinstance(value, (pd.Timedelta, pd.Timestamp))
+
+
+def is_temporary_path(value: Any) -> bool:
+    """A path (``str``, ``os.PathLike``, a ``tempfile.TemporaryDirectory``)
+    below the temporary folder: ``tempfile.mkdtemp()`` names a new folder on
+    every run, so the path itself is not a result."""
+    if isinstance(value, tempfile.TemporaryDirectory):
+        value = value.name
+    if not isinstance(value, (str, os.PathLike)):
+        return False
+    try:
+        path = os.fspath(value)
+    except TypeError:
+        return False
+    return isinstance(path, str) and any(path.startswith(root) and len(path) > len(root)
+                                         for root in _temporary_roots(tempfile.gettempdir()))
+
+
+@functools.lru_cache(maxsize=4)
+def _temporary_roots(folder: str) -> tuple[str, ...]:
+    """The temporary folder as given and as resolved, each ending in a separator."""
+    return tuple({os.path.join(f, "") for f in (folder, os.path.realpath(folder))})
 
 
 def contract_of(options: dict[str, Any]) -> dict[str, Any] | None:

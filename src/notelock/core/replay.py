@@ -323,7 +323,9 @@ class Judge:
         A variable that differs is reported with the kind of difference; one
         that comes from a clock (``timing``), is declared nondeterministic, or
         could only be hashed by a fallback is *not verified* without failing
-        the cell, while the cell's other variables are still verified.
+        the cell, as is a path below the temporary folder that differs (a new
+        ``tempfile.mkdtemp()`` on each run); the cell's other variables are
+        still verified.
         """
         wa, wb = node.get("writes") or {}, pnode.get("writes") or {}
         exempt = {**{n: "declared nondeterministic" for n in contract.get("not_verified", ())},
@@ -339,6 +341,8 @@ class Judge:
                 variables[name] = {"verdict": REPRODUCED, "detail": ""}
             elif name in exempt:
                 variables[name] = {"verdict": NOT_VERIFIED, "detail": f"{exempt[name]} — not verified"}
+            elif name in (node.get("temporary") or ()) and name in (pnode.get("temporary") or ()):
+                variables[name] = {"verdict": NOT_VERIFIED, "detail": "temporary path — not verified"}
             elif (measured := _same_but_measured(node, pnode, name)) is not None:
                 variables[name] = {"verdict": NOT_VERIFIED,
                                    "detail": f"timing columns {', '.join(measured)} — not verified; the rest reproduced"}

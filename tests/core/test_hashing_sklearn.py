@@ -189,3 +189,29 @@ def test_a_cache_folder_is_not_part_of_what_a_pipeline_is(tmp_path):
     assert value_hash(pipe(one)) != value_hash(pipe(None))
     X, y = make_classification(n_samples=60, n_features=4, random_state=0)
     assert fitted_state_hash(pipe(one).fit(X, y)) == fitted_state_hash(pipe(two).fit(X, y))
+
+
+def test_a_cached_function_is_the_function_not_its_cache_folder(tmp_path):
+    """``memory.cache(f)`` (as sklearn's examples wrap ``f_regression``) is the
+    function, the arguments it ignores and ``mmap_mode``: two caches in
+    different folders give equal hashes, and so do the selectors built on them."""
+    import time
+
+    import numpy as np
+    from joblib import Memory
+    from sklearn.feature_selection import SelectPercentile, f_classif, f_regression
+
+    one = Memory(location=str(tmp_path / "a"), verbose=0).cache(f_regression)
+    time.sleep(0.01)  # a cached function keeps the time it was made
+    two = Memory(location=str(tmp_path / "b"), verbose=1).cache(f_regression)
+    assert value_hash(one) == value_hash(two)
+    assert value_hash(SelectPercentile(one)) == value_hash(SelectPercentile(two))
+    memory = Memory(location=str(tmp_path / "a"), verbose=0)
+    assert value_hash(one) != value_hash(memory.cache(f_classif))
+    assert value_hash(one) != value_hash(memory.cache(f_regression, ignore=["center"]))
+    assert value_hash(one) != value_hash(memory.cache(f_regression, mmap_mode="r"))
+    assert value_hash(one) != value_hash(Memory(location=None).cache(f_regression))
+    assert not hash_value(one).opaque
+    X = np.arange(40.0).reshape(20, 2)
+    y = X[:, 0] * 2
+    assert np.array_equal(one(X, y)[0], f_regression(X, y)[0])

@@ -19,7 +19,7 @@ PREFIX = "xxh3_128:"
 #: The version of every rule that turns a value, code or a node into a digest.
 #: Recorded in each lock (``rules.hashing``); any change that can change a
 #: digest bumps it (tests/core/golden/identities.json holds the digests).
-RULES_VERSION = 3
+RULES_VERSION = 4
 
 new_hasher = xxhash.xxh3_128
 _pack_u64 = struct.Struct("<Q").pack

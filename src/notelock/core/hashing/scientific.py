@@ -23,6 +23,9 @@ distributions, matplotlib figures and statsmodels models and results.
   back memory-mapped): its folder, creation time, verbosity and compression
   decide where and how results are kept, never what they are, so a
   pipeline cached in a fresh temporary folder hashes as the same pipeline.
+  A function it caches (``memory.cache(f)``, a ``MemorizedFunc``) is the
+  function, the arguments it ignores and ``mmap_mode``, likewise without the
+  folder or the time it was made.
 * A LightGBM ``Dataset`` is what it was made from (data, label, weights,
   groups, initial scores, positions, feature names, categorical features,
   parameters, ``free_raw_data``, the rows it uses and its reference
@@ -219,9 +222,19 @@ def _encode_memory(enc: Encoder, memory: Any) -> None:
     enc.h.update(_T_CACHE + type_text(type(memory)) + text(str(getattr(memory, "mmap_mode", None))))
 
 
+def _encode_memorized(enc: Encoder, memorized: Any) -> None:
+    enc.h.update(_T_CACHE + type_text(type(memorized)) + text(str(getattr(memorized, "mmap_mode", None))))
+    enc.encode([getattr(memorized, "func", None), list(getattr(memorized, "ignore", None) or [])])
+
+
 @handlers.register_lazy("joblib.memory")
 def _register_joblib_memory() -> None:
-    handlers.register(sys.modules["joblib.memory"].Memory, subclasses=True)(_encode_memory)
+    module = sys.modules["joblib.memory"]
+    handlers.register(module.Memory, subclasses=True)(_encode_memory)
+    for name in ("MemorizedFunc", "NotMemorizedFunc"):
+        cls = getattr(module, name, None)
+        if isinstance(cls, type):
+            handlers.register(cls, subclasses=True)(_encode_memorized)
 
 
 # ---------------------------------------------------------------- lightgbm.Dataset

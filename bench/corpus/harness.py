@@ -100,8 +100,8 @@ def _tail(nb: Any, ended: dt.datetime) -> float | None:
 # ---------------------------------------------------------------- plain runs
 
 
-async def _execute_plain(nb: Any, cwd: Path, *, timeout: int, probes: dict[int, list[str]] | None
-                         ) -> tuple[dict[str, Any] | None, dict[int, dict[str, str]]]:
+async def _execute_plain(nb: Any, cwd: Path, *, timeout: int, probes: dict[int, list[str]] | None,
+                         probe: str | None = None) -> tuple[dict[str, Any] | None, dict[int, dict[str, Any]]]:
     """Run *nb* in place as ``nbclient.NotebookClient.execute`` does; after
     code cell *i* of *probes*, ask the kernel silently for the types of the
     names listed. (error or None, {cell index: {name: type}})."""
@@ -125,7 +125,7 @@ async def _execute_plain(nb: Any, cwd: Path, *, timeout: int, probes: dict[int, 
                     error = {"cell": index + 1, "ename": err.ename, "evalue": masking.mask(err.evalue)[:300]}
                     break
                 if probes and index in probes:
-                    types[index] = await _probe_types(client, probes[index])
+                    types[index] = await _probe_types(client, probes[index], probe or _PROBE)
     finally:
         log.close()
     return error, types
@@ -141,11 +141,19 @@ _PROBE = """(lambda json, names, g: json.dumps({n: [type(g[n]).__module__ + "." 
     for n in names if n in g}))(__import__("json"), {names!r}, globals())"""
 
 
-async def _probe_types(client: Any, names: list[str]) -> dict[str, list[str | None]]:
-    """``{name: ['module.Type', reason or None]}`` for *names*, asked with a
-    silent execute (no output, no history, no execution count)."""
+#: the state probe: for each name, notelock's content hash of its value (read only:
+#: hashing never changes a value), so that two plain runs can be compared on what
+#: they computed, not only on what they showed
+_STATE_PROBE = """(lambda json, names, g, h: json.dumps({n: h.hash_value(g[n]).digest for n in names if n in g}))(
+    __import__("json"), {names!r}, globals(), __import__("notelock.core.hashing", fromlist=["hash_value"]))"""
+
+
+async def _probe_types(client: Any, names: list[str], probe: str = _PROBE) -> dict[str, Any]:
+    """``{name: ['module.Type', reason or None]}`` for *names* (or what another
+    *probe* expression gives per name), asked with a silent execute (no
+    output, no history, no execution count)."""
     msg_id = client.kc.execute("", silent=True, store_history=False,
-                               user_expressions={"t": _PROBE.replace("{names!r}", repr(sorted(set(names))))})
+                               user_expressions={"t": probe.replace("{names!r}", repr(sorted(set(names))))})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -164,13 +172,16 @@ async def _probe_types(client: Any, names: list[str]) -> dict[str, list[str | No
     return {}
 
 
-def run_plain(notebook: Path, *, timeout: int = CELL_TIMEOUT, probes: dict[int, list[str]] | None = None
-              ) -> dict[str, Any]:
+def run_plain(notebook: Path, *, timeout: int = CELL_TIMEOUT, probes: dict[int, list[str]] | None = None,
+              state: bool = False) -> dict[str, Any]:
+    """A plain nbclient run; with *probes*, the types of the names listed
+    after each cell (or, with *state*, their content hashes) in ``types``."""
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
     started = time.perf_counter()
-    error, types = asyncio.run(_execute_plain(nb, notebook.parent, timeout=timeout, probes=probes))
+    error, types = asyncio.run(_execute_plain(nb, notebook.parent, timeout=timeout, probes=probes,
+                                              probe=_STATE_PROBE if state else _PROBE))
     ended = dt.datetime.now(dt.timezone.utc)
     return {"nb": nb, "ok": error is None, "error": error, "seconds": round(time.perf_counter() - started, 3),
             "tail": _tail(nb, ended), "types": types}
@@ -277,7 +288,9 @@ def summarise_replay(report: dict[str, Any], exit_code: int | None, seconds: flo
         "first_diverged": None if first is None else {
             "id": first.get("id"), "op": first.get("op"), "label": first.get("label"),
             "detail": str(first.get("detail", ""))[:500]},
-        "diverged": [{"id": v.get("id"), "label": v.get("label"), "detail": str(v.get("detail", ""))[:300]}
+        "diverged": [{"id": v.get("id"), "label": v.get("label"), "detail": str(v.get("detail", ""))[:300],
+                      "variables": sorted(n for n, x in (v.get("variables") or {}).items()
+                                          if str(x.get("verdict", "")).upper().startswith("DIVERGED"))}
                      for v in diverged[:20]],
         "not_verified": [{"id": v.get("id"), "label": v.get("label"), "detail": str(v.get("detail", ""))[:200]}
                          for v in not_verified[:20]],
@@ -345,6 +358,45 @@ def probe_plan(nb_locked: Any, items: list[dict[str, Any]]) -> dict[int, list[st
             index = order[pos - 1]
         plan.setdefault(index, []).append(item["name"])
     return plan
+
+
+def state_plan(nb_locked: Any, lock: dict[str, Any], replay: dict[str, Any]) -> dict[int, list[str]]:
+    """Which variables to hash after which code cell of two plain runs: those
+    of the cells replay found DIVERGED."""
+    by_count = {c.get("execution_count"): i for i, c in code_cells(nb_locked) if c.get("execution_count")}
+    cells = lock.get("cells") or []
+    plan: dict[int, list[str]] = {}
+    for v in replay.get("diverged") or []:
+        node = (lock.get("nodes") or {}).get(v.get("id")) or {}
+        cell = node.get("cell")
+        if not v.get("variables") or not isinstance(cell, int) or not 0 <= cell < len(cells):
+            continue
+        index = by_count.get(cells[cell].get("execution_count"))
+        if index is not None:
+            plan.setdefault(index, []).extend(v["variables"])
+    return plan
+
+
+def state_baseline(src_root: Path, rel: str, base: Path, nb_locked: Any, lock: dict[str, Any],
+                   replay: dict[str, Any], *, timeout: int) -> dict[str, Any] | None:
+    """For a notebook whose plain runs showed the same but whose replay
+    DIVERGED: two more plain runs that hash the diverged variables after
+    their cells. A variable whose value differs between two plain runs is
+    nondeterministic in the notebook itself (it just is not shown): the
+    replay's verdict on it is right. None when there is nothing to probe."""
+    plan = state_plan(nb_locked, lock, replay)
+    if not plan:
+        return None
+    runs = []
+    for label in ("state-1", "state-2"):
+        _, path = fresh_copy(src_root, rel, base, label)
+        runs.append(run_plain(path, timeout=timeout, probes=plan, state=True)["types"])
+    differs = [{"cell": index + 1, "name": name}
+               for index, names in sorted(plan.items()) for name in sorted(set(names))
+               if runs[0].get(index, {}).get(name) != runs[1].get(index, {}).get(name)
+               or name not in runs[0].get(index, {})]
+    probed = sum(len(set(names)) for names in plan.values())
+    return {"probed": probed, "differs": differs}
 
 
 # ---------------------------------------------------------------- nbconvert timing
@@ -461,6 +513,14 @@ def _run_steps(result: dict[str, Any], src_root: Path, rel: str, base: Path, *, 
     # 4. replay
     result["replay"] = run_replay(locked["lock_path"]) if locked["ok"] else None
     result["replay_verdict"] = replay_verdict(result["replay"])
+    # 4b. the same outputs but a DIVERGED replay: do two plain runs compute the same values?
+    if result["baseline"]["stable"] and result["replay_verdict"] == "DIVERGED" and lock:
+        state = state_baseline(src_root, rel, base, locked["nb"], lock, result["replay"], timeout=timeout)
+        if state is not None:
+            result["baseline"]["state"] = state
+            if state["differs"]:
+                result["baseline"]["stable"] = False
+                result["baseline"]["state_only"] = True
     # 6. overhead
     over: dict[str, Any] = {"plain_s": plain1["seconds"], "plain2_s": plain2["seconds"], "build_s": locked["seconds"],
                             "tail_plain_s": _max(plain1["tail"], plain2["tail"]), "tail_locked_s": locked["tail"]}

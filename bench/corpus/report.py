@@ -60,6 +60,9 @@ def _baseline(r: dict[str, Any]) -> str:
         return "—"
     if b["stable"]:
         return "stable"
+    if b.get("state_only"):
+        names = ", ".join(f"`{d['name']}` after {d['cell']}" for d in b["state"]["differs"][:3])
+        return f"same outputs, values differ ({names})"
     cells = b.get("cells", [])
     return f"differs ({len(cells)} cell{'s' if len(cells) != 1 else ''}: " + ", ".join(str(c["cell"]) for c in cells[:5]) + ")"
 
@@ -341,7 +344,12 @@ def markdown(results: list[dict[str, Any]], t: dict[str, Any], meta: dict[str, A
         "   that was already nondeterministic; the table names them: \"after the plain runs",
         "   diverged\"); `notelock:` lines on stderr are reported apart, each a finding;",
         "4. **plain baseline**: do two plain runs agree, cell by cell (here images are also",
-        "   compared by their bytes: a figure drawn from other numbers shows nondeterminism);",
+        "   compared by their bytes: a figure drawn from other numbers shows nondeterminism).",
+        "   When they agree but the replay says `DIVERGED`, two more plain runs hash the",
+        "   diverged variables after their cells with notelock's hashing (reading, never",
+        "   changing them): a value that differs between two plain runs is nondeterministic",
+        "   in the notebook itself, only not shown, and the baseline says so (\"same outputs,",
+        "   values differ\"); the replay's `DIVERGED` on it is then the right verdict;",
         "5. **replay**: `notelock replay LOCK --json` in a fresh kernel. A notebook whose",
         "   plain baseline is stable must replay `reproduced`; one that differs between",
         "   plain runs must be flagged (`DIVERGED`, naming the node and the variable);",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import time
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +94,17 @@ class Kernel:
         return out
 
     def ok(self, code: str, timeout: float = 300) -> dict[str, Any]:
-        """Execute *code* and fail loudly if it raised."""
+        """Execute *code* and fail loudly if it raised.
+
+        A request the kernel aborted unrun is sent again: right after a cell
+        failed (an interrupt, say), ipykernel aborts what arrives while it
+        clears its queue."""
         out = self.run(code, timeout)
+        for _ in range(3):
+            if out["status"] != "aborted":
+                break
+            time.sleep(0.2)
+            out = self.run(code, timeout)
         if out["status"] != "ok":
             raise AssertionError(f"cell failed: {out['ename']}: {out['evalue']}\n{out['traceback']}")
         return out

@@ -90,6 +90,38 @@ def test_large_frames_hash_the_same_on_two_threads():
         handler._PARALLEL_BYTES = saved
 
 
+def test_string_columns_exported_a_slice_at_a_time_hash_as_the_whole_column(monkeypatch):
+    """Strings are exported to Arrow a slice at a time: the digest is the one
+    of the whole column's export, with nulls, mixed lengths, a sliced frame
+    and binaries, whatever the slice size."""
+    from notelock.core.hashing import polars as handler
+    from notelock.core.hashing.arrow import encode_chunks
+
+    rng = np.random.default_rng(0)
+    words = [None if i % 97 == 0 else "w" * int(rng.integers(0, 30)) + str(i) for i in range(5_000)]
+    df = pl.DataFrame({"s": words, "b": [None if w is None else w.encode() for w in words]}).slice(3, 4_990)
+
+    def whole(series: pl.Series) -> str:
+        enc = Encoder()
+        column = series.to_frame().to_arrow(compat_level=pl.CompatLevel.oldest()).column(0)
+        encode_chunks(enc, column.type, column.chunks)
+        return enc.hexdigest()
+
+    expected = {name: whole(df[name]) for name in df.columns}
+    for rows in (1, 7, 1000, 4_989):
+        monkeypatch.setattr(handler, "_EXPORT_ROWS", rows)
+        for name in df.columns:
+            enc = Encoder()
+            handler._encode_values(enc, df[name])
+            assert enc.hexdigest() == expected[name], (name, rows)
+        assert v(df) == v(df.rechunk())
+    monkeypatch.setattr(handler, "_EXPORT_ROWS", 1 << 20)
+    sliced = v(df)
+    monkeypatch.setattr(handler, "_EXPORT_ROWS", 64)
+    assert v(df) == sliced
+    assert v(df) != v(df.with_columns(pl.col("s").str.replace("w", "x")))
+
+
 def test_categorical_datetime_and_nested_columns():
     cats = pl.DataFrame({"c": pl.Series(["x", "y", "x"], dtype=pl.Categorical)})
     assert v(cats) == v(pl.DataFrame({"c": pl.Series(["x", "y", "x"], dtype=pl.Categorical)}))

@@ -53,18 +53,21 @@ def _first(args: tuple, kwargs: dict, *names: str) -> Any:
     return None
 
 
-def describe(reader: str, func: Callable, args: tuple, kwargs: dict, base_dir: Path) -> dict[str, Any] | None:
+def describe(reader: str, func: Callable, args: tuple, kwargs: dict, base_dir: Path,
+             defer: Callable[[Path], Any] | None = None) -> dict[str, Any] | None:
     """The token of a Polars or DuckDB read (or a DuckDB query note); None for
-    readers the recorder describes itself."""
+    readers the recorder describes itself. With *defer*, the input files'
+    hashes are started as ``defer(path)`` (futures, taken by :func:`settle`
+    once the read returned), so they are hashed while the query runs."""
     module, _, method = reader.rpartition(".")
     if reader.startswith("duckdb."):
         if method in _NOTE_METHODS:
             return _note(reader, func, args, kwargs)
-        return _duckdb_fetch(reader, getattr(func, "__self__", None), base_dir)
+        return _duckdb_fetch(reader, getattr(func, "__self__", None), base_dir, defer)
     if reader == "polars.LazyFrame.collect":
-        return _polars_collect(reader, func.__self__, kwargs, base_dir)  # type: ignore[attr-defined]
+        return _polars_collect(reader, func.__self__, kwargs, base_dir, defer)  # type: ignore[attr-defined]
     if module == "polars" and method.startswith("read_") and not method.startswith("read_database"):
-        return _polars_many_files(reader, func, args, kwargs, base_dir)
+        return _polars_many_files(reader, func, args, kwargs, base_dir, defer)
     if reader in ("polars.read_database", "polars.read_database_uri"):
         query = _first(args, kwargs, "query")
         con = args[1] if len(args) > 1 else kwargs.get("connection", kwargs.get("uri"))
@@ -114,7 +117,7 @@ def _noted(obj: Any) -> dict[str, Any] | None:
     return found[1] if found is not None and found[0] is obj else None
 
 
-def _duckdb_fetch(reader: str, obj: Any, base_dir: Path) -> dict[str, Any]:
+def _duckdb_fetch(reader: str, obj: Any, base_dir: Path, defer: Callable[[Path], Any] | None) -> dict[str, Any]:
     note = _noted(obj) or {}
     query = note.get("query")
     con = note.get("con")
@@ -131,8 +134,8 @@ def _duckdb_fetch(reader: str, obj: Any, base_dir: Path) -> dict[str, Any]:
     databases = sql.duckdb_database_files(con)
     token: dict[str, Any] = {"reader": reader, "query": text, "connection": _duckdb_connection(databases, base_dir),
                              "options": _options({"params": note["params"]} if note.get("params") is not None else {})}
-    token["_files"] = [_file(Path(p), base_dir) for p in found["files"]]
-    token["_databases"] = [_file(p, base_dir) for p in databases]
+    token["_files"] = [_file(Path(p), base_dir, defer) for p in found["files"]]
+    token["_databases"] = [_file(p, base_dir, defer) for p in databases]
     extra: dict[str, Any] = {}
     if found["urls"]:
         extra["urls"] = found["urls"]
@@ -175,18 +178,32 @@ def _duckdb_connection(databases: list[Path], base_dir: Path) -> str:
     return "duckdb:///" + nodes.display_path(databases[0].resolve(), base_dir)
 
 
-def _file(path: Path, base_dir: Path) -> dict[str, Any]:
+def _file(path: Path, base_dir: Path, defer: Callable[[Path], Any] | None = None) -> dict[str, Any]:
     resolved = path.expanduser().resolve()
     if not resolved.is_file():
         return {"path": nodes.display_path(resolved, base_dir)}
-    return {"path": nodes.display_path(resolved, base_dir), "bytes": resolved.stat().st_size,
-            "content": hashing.hash_file(resolved)}
+    out: dict[str, Any] = {"path": nodes.display_path(resolved, base_dir), "bytes": resolved.stat().st_size}
+    if defer is not None:
+        out["_future"] = defer(resolved)
+    else:
+        out["content"] = hashing.hash_file(resolved)
+    return out
+
+
+def settle(token: dict[str, Any]) -> None:
+    """Wait for the input files' hashes a deferred :func:`describe` started."""
+    for key in ("_files", "_databases"):
+        for f in token.get(key) or ():
+            future = f.pop("_future", None)
+            if future is not None:
+                f["content"] = future.result()
 
 
 # ---------------------------------------------------------------- Polars
 
 
-def _polars_collect(reader: str, lf: Any, kwargs: dict, base_dir: Path) -> dict[str, Any]:
+def _polars_collect(reader: str, lf: Any, kwargs: dict, base_dir: Path,
+                    defer: Callable[[Path], Any] | None) -> dict[str, Any]:
     try:
         plan = polars_plan_text(lf)
     except Exception:  # noqa: BLE001 - a plan Polars cannot print
@@ -195,7 +212,7 @@ def _polars_collect(reader: str, lf: Any, kwargs: dict, base_dir: Path) -> dict[
     if not scans:  # a plan over frames already in memory: a computation, not a read
         return {"reader": reader, "_skip": True}
     return {"reader": reader, "query": plan, "connection": "polars", "options": _options(dict(kwargs)),
-            "_files": [_file(Path(p), base_dir) for p in files], "_databases": [], "_facts": {}}
+            "_files": [_file(Path(p), base_dir, defer) for p in files], "_databases": [], "_facts": {}}
 
 
 #: lines of Polars' plan text that describe the data, not the query (they
@@ -253,7 +270,7 @@ def polars_plan_sources(lf: Any) -> tuple[list[str], bool]:
 
 
 def _polars_many_files(reader: str, func: Callable, args: tuple, kwargs: dict,
-                       base_dir: Path) -> dict[str, Any] | None:
+                       base_dir: Path, defer: Callable[[Path], Any] | None) -> dict[str, Any] | None:
     """An eager Polars read of a glob or a list of files: each file hashed as an
     input, the pattern as the read's query; a single file takes the usual path."""
     source = _first(args, kwargs, "source")
@@ -270,7 +287,7 @@ def _polars_many_files(reader: str, func: Callable, args: tuple, kwargs: dict,
     bound = nodes.bind_arguments(func, args, kwargs)
     bound.pop(next(iter(bound), ""), None)  # the source itself
     return {"reader": reader, "query": " ".join(str(n) for n in names), "connection": "polars",
-            "options": _options(bound), "_files": [_file(Path(p), base_dir) for p in files],
+            "options": _options(bound), "_files": [_file(Path(p), base_dir, defer) for p in files],
             "_databases": [], "_facts": {}}
 
 

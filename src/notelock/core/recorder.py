@@ -529,7 +529,10 @@ class Session:
     # ------------------------------------------------------------ reads
     def before_read(self, reader: str, func: Callable, args: tuple, kwargs: dict) -> dict[str, Any] | None:
         """Hash what a reader is about to read (before it reads it)."""
-        described = datareads.describe(reader, func, args, kwargs, self.base_dir)  # Polars, DuckDB
+        # input files are hashed while the query runs, unless a policy (replay
+        # pinning) must compare them before the read
+        defer = None if self.events.has("before_read") else self._hash_file_async
+        described = datareads.describe(reader, func, args, kwargs, self.base_dir, defer)  # Polars, DuckDB
         if described is not None:
             if described.get("_skip"):  # not a read after all (a lazy plan over frames in memory)
                 return None
@@ -554,9 +557,7 @@ class Session:
             if stats is not None:
                 token["_table_stats"] = stats
         else:
-            # hash the file while the reader parses it, unless a policy (replay
-            # pinning) must compare the content before the read
-            defer = None if self.events.has("before_read") else self._hash_file_async
+            # hash the file while the reader parses it (as above)
             token.update(nodes.describe_source(source, self.base_dir, defer, bound.get("storage_options")))
         token["options"] = secrets.redact_options({k: nodes.plain_option(v) for k, v in sorted(bound.items())})
         token["_source"] = source
@@ -571,6 +572,7 @@ class Session:
         future = token.pop("_content_future", None)
         if future is not None:
             token["content"] = future.result()
+        datareads.settle(token)
         # both only read the frame and no user code runs meanwhile: hash it on
         # the worker thread while the schema is taken here (xxh3 and numpy
         # release the GIL)

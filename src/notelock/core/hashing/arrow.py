@@ -23,6 +23,7 @@ Only called when pyarrow is already in ``sys.modules``.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from notelock.core.hashing.base import new_hasher, tag, text, u64
@@ -90,6 +91,18 @@ def _type_name(pa: Any, typ: Any) -> str:
     return str(typ)
 
 
+def encode_varbinary_stream(enc: Any, typ: Any, length: int, nulls: int, chunks: Iterable[Any]) -> None:
+    """Write a string or binary column of *length* values (*nulls* of them
+    null) given as an iterable of Arrow chunks, each used once and let go:
+    the digest is :func:`encode_chunks`' for the same values, and a producer
+    that makes each chunk on demand (a copy per slice) never holds more than
+    one at a time."""
+    pa = sys.modules["pyarrow"]
+    enc.write(_T_ARROW + text(_type_name(pa, typ)) + u64(length) + u64(nulls))
+    enc.write(_T_VARBIN)
+    _encode_varbinary(enc, pa, chunks)
+
+
 def encode_chunks(enc: Any, typ: Any, chunks: list[Any]) -> None:
     """Write one logical column given as Arrow chunks of type *typ*."""
     pa = sys.modules["pyarrow"]
@@ -136,7 +149,7 @@ def _null_positions(np: Any, chunk: Any, start: int) -> tuple[Any, Any]:
     return mask, np.flatnonzero(mask).astype(np.int64) + start
 
 
-def _encode_varbinary(enc: Any, pa: Any, chunks: list[Any]) -> None:
+def _encode_varbinary(enc: Any, pa: Any, chunks: Iterable[Any]) -> None:
     np = sys.modules["numpy"]
     lengths_h, data_h, nulls_h = new_hasher(), new_hasher(), new_hasher()
     scratch = np.empty(_BATCH, dtype=np.int64)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from notelock.core.hashing.arrow import encode_chunks
+from notelock.core.hashing.arrow import encode_chunks, encode_varbinary_stream
 from notelock.core.hashing.base import tag, text, u64
 from notelock.core.hashing.encoder import handlers
 
@@ -43,6 +43,8 @@ _T_DTYPE = tag("polars-dtype")
 _T_OBJECTS = tag("polars-objects")
 _T_COLUMNS = tag("polars-column-digests")
 _PARALLEL_BYTES = 16 << 20
+#: rows of a string column exported to Arrow at a time (see ``_encode_values``)
+_EXPORT_ROWS = 1 << 20
 _POOL: Any = None
 
 
@@ -86,8 +88,7 @@ def _column_digests(enc: Any, df: Any) -> list[bytes]:
         if df.dtypes[i] == obj:
             _encode_objects(child, df.to_series(i))
         else:
-            column = df.select(pl_nth(i)).to_arrow(**_compat()).column(0)
-            encode_chunks(child, column.type, column.chunks)
+            _encode_values(child, df.to_series(i))
         return child.h.digest()
 
     indexes = range(df.width)
@@ -109,13 +110,35 @@ def encode_series(enc: Any, s: Any) -> None:
     if s.dtype == pl_object():
         _encode_objects(enc, s)
         return
+    _encode_values(enc, s)
+
+
+def _encode_values(enc: Any, s: Any) -> None:
+    """A Series' values as the Arrow chunks Polars exports. Strings and
+    binaries are kept as views in Polars, and exporting them is a copy: they
+    are exported and hashed a slice at a time (the digest does not depend on
+    the slicing), so the copies reuse one slice's memory instead of touching
+    a whole column's worth of fresh pages (the bulk of the cost on a large
+    frame) and never hold a second copy of the column."""
+    pl = sys.modules["polars"]
+    if s.dtype in (pl.String, pl.Binary) and len(s) > _EXPORT_ROWS:
+        pa = sys.modules["pyarrow"]
+        typ = pa.large_string() if s.dtype == pl.String else pa.large_binary()
+        encode_varbinary_stream(enc, typ, len(s), s.null_count(), _exported_slices(s))
+        return
     column = s.to_frame().to_arrow(**_compat()).column(0)
     encode_chunks(enc, column.type, column.chunks)
 
 
-def pl_nth(i: int) -> Any:
-    """The *i*-th column as a Polars expression (names may repeat only in no frame, but may be odd)."""
-    return sys.modules["polars"].nth(i)
+def _exported_slices(s: Any) -> Any:
+    """The Arrow chunks of *s*, exported ``_EXPORT_ROWS`` rows at a time."""
+    compat = _compat()
+    for offset in range(0, len(s), _EXPORT_ROWS):
+        column = s.slice(offset, _EXPORT_ROWS).to_frame().to_arrow(**compat).column(0)
+        chunks = column.chunks
+        del column
+        while chunks:
+            yield chunks.pop(0)
 
 
 def pl_object() -> Any:

@@ -7,24 +7,13 @@ import * as dagre from '@dagrejs/dagre';
 import { clusterLabel, graphClusters, IGraphCluster, IGraphLayout, IGraphNode, layoutGraph, renderGraph } from '../src/graph';
 import { edges, nodesInOrder } from '../src/model';
 import { ILock } from '../src/tokens';
-import fixture from './fixtures/fraud_detection.lock.json';
+import { FEATURES_CELL, FIT, FIT_CELL, loadLock, PREDICT, READ_CSV, READ_SQL, rerun } from './fixture';
 
 // The real dagre, through a mock that a test can make fail once.
 jest.mock('@dagrejs/dagre', () => {
   const actual = jest.requireActual('@dagrejs/dagre');
   return { ...actual, layout: jest.fn(actual.layout) };
 });
-
-const READ_CSV = '@read_f18b7bd21912';
-const READ_SQL = '@read_5126b9dd3c4d';
-const FIT = '@fit_81a90cbe52da';
-const PREDICT = '@predict_1f560ec59c4a';
-const FIT_CELL = '@cell_57efe8228a71';
-const FEATURES_CELL = '@cell_486e7f437fcf';
-
-function loadLock(): ILock {
-  return JSON.parse(JSON.stringify(fixture)) as ILock;
-}
 
 interface IBox {
   left: number;
@@ -164,24 +153,17 @@ describe('graph: nodes grouped with their cells', () => {
   });
 
   it('keeps a superseded execution in its own box, apart from the one that replaced it', () => {
-    const lock = loadLock();
+    const lock = rerun();
     const old = lock.nodes[FIT_CELL].cell as number;
-    lock.cells.push({ ...lock.cells[old], execution_count: 9, node: '@cell_000000000001', nodes: ['@fit_000000000001'] });
     const index = lock.cells.length - 1;
-    lock.cells[old].superseded_by = index;
-    lock.nodes['@cell_000000000001'] = { ...lock.nodes[FIT_CELL], cell: index };
-    lock.nodes['@fit_000000000001'] = { ...lock.nodes[FIT], cell: index, inputs: ['@cell_000000000001'] };
-    for (const id of [FIT_CELL, FIT, PREDICT]) {
-      lock.nodes[id].superseded = true;
-    }
     const layout = layoutGraph(lock);
     expectSoundLayout(lock, layout);
     expect(clusterOfCell(layout, old)!.members).toEqual([FIT_CELL, FIT, PREDICT]);
-    expect(clusterOfCell(layout, index)!.members).toEqual(['@cell_000000000001', '@fit_000000000001']);
+    expect(clusterOfCell(layout, index)!.members).toEqual(['@cell_000000000001', '@fit_000000000001', '@predict_000000000001']);
     expect(clusterOfCell(layout, index)!.label).toMatch(/^\[9\] /);
     const svg = renderGraph(lock);
     expect(svg.querySelector(`.jp-notelock-gcluster[data-cell="${old}"] title`)!.textContent).toContain('2 nodes recorded while this cell ran; an earlier run, replaced by [9]');
-    expect(svg.querySelector(`.jp-notelock-gcluster[data-cell="${index}"] title`)!.textContent).toMatch(/1 node recorded while this cell ran$/);
+    expect(svg.querySelector(`.jp-notelock-gcluster[data-cell="${index}"] title`)!.textContent).toMatch(/2 nodes recorded while this cell ran$/);
   });
 
   it('draws no boxes, and the same rows as before, when no cell recorded anything', () => {

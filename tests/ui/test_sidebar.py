@@ -23,6 +23,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from sidebar_browser import colour_function, open_and_run_all
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -171,7 +172,7 @@ def lab(tmp_path_factory):
 @pytest.fixture(scope="module")
 def page(lab):
     """The example notebook in chromium, every cell run, the Lock sidebar open."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -179,24 +180,7 @@ def page(lab):
         context = browser.new_context(accept_downloads=True, viewport={"width": 1500, "height": 1150}, device_scale_factor=2)
         page = context.new_page()
         page.set_default_timeout(60_000)
-        page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}?token={lab.token}")
-        expect(page.locator(".jp-NotebookPanel")).to_be_visible(timeout=90_000)
-        expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1, timeout=90_000)
-
-        # Open the sidebar first, so the test also sees it follow the run live.
-        page.locator(".lm-TabBar-tab[title='Lock']").click()
-        panel = page.locator("#notelock-lock-panel")
-        expect(panel).to_be_visible()
-        expect(panel.locator(".jp-notelock-status")).to_have_text("no lock yet")
-
-        _run_all(page)
-        # The run is over when no prompt shows "[*]" and the kernel is idle again.
-        page.wait_for_function(
-            "() => document.querySelectorAll('.jp-InputArea-prompt').length > 0 && "
-            "![...document.querySelectorAll('.jp-InputArea-prompt')].some(e => e.textContent.includes('*'))"
-            " && ![...document.querySelectorAll('.jp-InputArea-prompt')].some(e => e.textContent.trim() === '[ ]:')",
-            timeout=300_000,
-        )
+        open_and_run_all(page, lab, NOTEBOOK)
         errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
         assert page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']").count() == 0
         del errors
@@ -206,23 +190,6 @@ def page(lab):
         yield page
         context.close()
         browser.close()
-
-
-def _run_all(page) -> None:
-    """Run → Run All Cells, once the kernel's connection has settled. A click
-    that comes too early runs the first cell only; then every other code cell
-    is still ``[ ]:`` (not queued), and the click is repeated."""
-    page.wait_for_timeout(3000)
-    for _ in range(3):
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-        try:
-            page.wait_for_function("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]"
-                                   ".every(e => /\\[(\\*|\\d+)\\]/.test(e.textContent))", timeout=20_000)
-            return
-        except Exception:  # noqa: BLE001 - playwright's TimeoutError: not every cell was queued
-            continue
-    raise AssertionError("Run All Cells did not queue every cell")
 
 
 def _use_theme(page, theme: str) -> None:
@@ -301,42 +268,17 @@ def test_screenshots_of_the_sidebar(lab, page):
         assert (IMAGES / name).stat().st_size > 10_000
 
 
-#: WCAG 2 contrast ratio of two painted colours of SVG elements (any CSS colour
-#: syntax, resolved by the browser through a canvas), each over the panel's
-#: background: ``[[selector, property], [selector, property]]`` → ratio.
-SVG_CONTRAST_JS = """
-([panel, pairs]) => {
-  const canvas = document.createElement('canvas');
-  canvas.width = canvas.height = 1;
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  const rgba = css => {
-    ctx.clearRect(0, 0, 1, 1);
-    ctx.fillStyle = '#000';
-    ctx.fillStyle = css;
-    ctx.fillRect(0, 0, 1, 1);
-    const [r, g, b, a] = ctx.getImageData(0, 0, 1, 1).data;
-    return [r, g, b, a / 255];
-  };
-  const over = (top, bottom) => [0, 1, 2].map(i => top[i] * top[3] + bottom[i] * (1 - top[3]));
-  const lum = c => {
-    const [r, g, b] = c.map(v => {
-      v /= 255;
-      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
-    });
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-  };
+#: WCAG 2 contrast ratio of two painted colours of SVG elements, each over the
+#: panel's background: ``[[selector, property], [selector, property]]`` → ratio.
+SVG_CONTRAST_JS = colour_function("[panel, pairs]", """
   const base = rgba(getComputedStyle(panel).backgroundColor).slice(0, 3).concat([1]);
   const paint = ([selector, property]) => {
-    if (selector === 'panel') return base.slice(0, 3);
+    if (selector === 'panel') return base;
     const el = panel.querySelector(selector);
     return over(rgba(getComputedStyle(el)[property]), base);
   };
-  return pairs.map(([a, b]) => {
-    const [l1, l2] = [lum(paint(a)), lum(paint(b))].sort((x, y) => y - x);
-    return (l1 + 0.05) / (l2 + 0.05);
-  });
-}
-"""
+  return pairs.map(([a, b]) => contrast(paint(a), paint(b)));
+""")
 
 
 def test_the_graph_draws_each_read_inside_the_box_of_its_cell(lab, page):

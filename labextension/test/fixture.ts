@@ -37,3 +37,23 @@ export function rerun(): ILock {
   }
   return lock;
 }
+
+/**
+ * A lock of `cells` executions, each reading `reads` files and using the
+ * cell before it: `cells × (reads + 1)` nodes in cell boxes stacked down.
+ */
+export function chainLock(cells: number, reads: number): ILock {
+  const lock: ILock = { notelock: 2, identity: '', cells: [], nodes: {} };
+  let previous: string | undefined;
+  for (let c = 0; c < cells; c++) {
+    const own = `@cell_${String(c).padStart(12, '0')}`;
+    const ids = Array.from({ length: reads }, (_, r) => `@read_${String(c * 10 + r).padStart(12, '0')}`);
+    lock.cells.push({ source: `part${c} = combine()`, execution_count: c + 1, node: own, nodes: ids });
+    lock.nodes[own] = { op: 'cell', identity: '', cell: c, inputs: [...(previous ? [previous] : []), ...ids] };
+    for (const r of ids) {
+      lock.nodes[r] = { op: 'read', identity: '', cell: c, reader: 'pandas.read_csv', path: `${r.slice(1)}.csv`, inputs: [] };
+    }
+    previous = own;
+  }
+  return lock;
+}

@@ -8,7 +8,9 @@
  * keys + − 0 while the graph has the focus. Pan: drag with a mouse, a pen or
  * a finger, the arrow keys, and in the document also the wheel. The toolbar
  * always says the scale. The element outlives the panel's re-renders, so the
- * view stays where the user left it.
+ * view stays where the user left it. A drawing larger than its viewport is
+ * scrolled (scrollbars hidden), a smaller one placed, so the browser's own
+ * scrolling (a focused node, scrollIntoView) moves the same view.
  */
 import { h } from './dom';
 import { layoutGraph, renderGraph } from './graph';
@@ -132,6 +134,9 @@ export class GraphView {
     if (moved && state.selected) {
       this.reveal(state.selected);
     }
+    if (!redraw) {
+      this._apply(this._view, false); // the element may have been detached and attached again
+    }
   }
 
   zoomIn(): void {
@@ -225,8 +230,14 @@ export class GraphView {
     return nodes.find(node => node.dataset.id === id) ?? null;
   }
 
+  /** The viewport's size; while it is hidden or detached (no size), the last one it had. */
   private _size(): ISize {
-    return { width: this.viewport.clientWidth, height: this.viewport.clientHeight };
+    const size = { width: this.viewport.clientWidth, height: this.viewport.clientHeight };
+    if (size.width && size.height) {
+      this._lastSize = size;
+      return size;
+    }
+    return this._lastSize ?? size;
   }
 
   /** Show a view; `byUser` marks the view as chosen (kept across redraws and resizes). */
@@ -246,7 +257,13 @@ export class GraphView {
     if (this._svg) {
       this._svg.setAttribute('width', (this._content.width * view.scale).toFixed(2));
       this._svg.setAttribute('height', (this._content.height * view.scale).toFixed(2));
-      this._svg.style.transform = `translate(${view.x.toFixed(1)}px, ${view.y.toFixed(1)}px)`;
+      // A drawing larger than the viewport is scrolled (hidden scrollbars), so
+      // that the browser's own scrolling of a focused node agrees with the
+      // view; a smaller one is placed.
+      this._svg.style.left = `${Math.max(0, view.x).toFixed(1)}px`;
+      this._svg.style.top = `${Math.max(0, view.y).toFixed(1)}px`;
+      this.viewport.scrollLeft = Math.max(0, -view.x);
+      this.viewport.scrollTop = Math.max(0, -view.y);
     }
     this._applyScale();
   }
@@ -264,6 +281,17 @@ export class GraphView {
 
   private _listen(): void {
     const viewport = this.viewport;
+    // Scrolled by the browser (a node focused, scrolled into view): the view follows.
+    viewport.addEventListener('scroll', () => {
+      const size = this._size();
+      const view = this._view;
+      const x = this._content.width * view.scale > size.width ? -viewport.scrollLeft : view.x;
+      const y = this._content.height * view.scale > size.height ? -viewport.scrollTop : view.y;
+      if (Math.abs(x - view.x) >= 1 || Math.abs(y - view.y) >= 1) {
+        this._view = { scale: view.scale, x, y };
+        this._touched = true;
+      }
+    });
     viewport.addEventListener('keydown', event => this._onKey(event));
     viewport.addEventListener('wheel', event => this._onWheel(event), { passive: false });
     viewport.addEventListener('pointerdown', event => this._onPointerDown(event));
@@ -423,4 +451,5 @@ export class GraphView {
   private _drag: { id: number; x: number; y: number; view: IView; moving: boolean } | null = null;
   private _suppressClick = false;
   private _observer: ResizeObserver | null = null;
+  private _lastSize: ISize | null = null;
 }

@@ -479,8 +479,9 @@ export class LockPanel extends Panel implements INotelock {
     list.addEventListener('pointerdown', () => (this._keyboard = false), true);
     body.append(h('h3', { class: 'jp-notelock-section' }, 'Nodes'), list);
     if (this._settings.showGraph) {
-      this._graph.update({ lock, selected: this._selected, verdicts, key: reply.path });
+      // attached first: the view measures its viewport (and a re-attached scroller forgot its offsets)
       body.append(h('h3', { class: 'jp-notelock-section' }, 'Graph'), this._graph.node);
+      this._graph.update({ lock, selected: this._selected, verdicts, key: reply.path });
     }
     const environment = renderEnvironment(lock) as HTMLDetailsElement;
     environment.open = this._environmentOpen; // collapsed until the user opens it

@@ -229,9 +229,11 @@ def test_the_graph_is_readable_at_the_default_width(lab, page):
         "els => els.map(e => { const svg = e.ownerSVGElement; const scale = svg.getBoundingClientRect().width /"
         " svg.viewBox.baseVal.width; return parseFloat(getComputedStyle(e).fontSize) * scale; })")
     assert heights and min(heights) >= 10, heights
-    # and it pans: the wrapper scrolls rather than shrinking the drawing
-    wrapper = panel.locator(".jp-notelock-graph-wrapper")
-    assert wrapper.evaluate("el => getComputedStyle(el).overflow") == "auto"
+    # at natural size, said so; it pans and zooms in its viewport rather than shrinking the drawing
+    assert panel.locator(".jp-notelock-graph-scale").inner_text() == "100 %"
+    viewport = panel.locator(".jp-notelock-graph-viewport")
+    assert viewport.evaluate("el => getComputedStyle(el).overflow") == "hidden"
+    assert viewport.evaluate("el => el.scrollWidth > el.clientWidth")  # wider than the sidebar: it pans
 
 
 def test_keyboard_keeps_the_focus_in_the_panel(lab, page):

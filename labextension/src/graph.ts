@@ -168,8 +168,53 @@ function runDagre(lock: ILock, ids: string[], clusters: Map<number, string[]>): 
   return g;
 }
 
-/** Positions of every node, cluster and edge (pure; used by the SVG and the tests). */
+/**
+ * What a layout depends on, as one string: the nodes in order with their
+ * kinds and titles (titles size the boxes), the edges, and the cell boxes
+ * with their members and labels. Two locks with the same signature have the
+ * same layout, whatever else differs (hashes, timings, verdicts).
+ */
+export function layoutSignature(lock: ILock): string {
+  const ids = nodesInOrder(lock);
+  return JSON.stringify([
+    ids.map(id => [id, lock.nodes[id].op, graphTitle(lock, id)]),
+    edges(lock),
+    [...graphClusters(lock, ids)].map(([index, members]) => [index, clusterLabel(lock, index), members])
+  ]);
+}
+
+/** The last layouts computed, by signature, the most recently used last. */
+const layoutCache = new Map<string, IGraphLayout>();
+const LAYOUT_CACHE_SIZE = 8;
+
+/** Forget every cached layout (tests; a layout never goes stale by itself). */
+export function clearLayoutCache(): void {
+  layoutCache.clear();
+}
+
+/**
+ * Positions of every node, cluster and edge (used by the SVG and the tests).
+ * dagre takes seconds for a few hundred nodes, and the sidebar draws again
+ * on every refresh: a lock whose graph did not change gets the layout
+ * computed before (shared, so treat it as read-only).
+ */
 export function layoutGraph(lock: ILock): IGraphLayout {
+  const key = layoutSignature(lock);
+  const cached = layoutCache.get(key);
+  if (cached) {
+    layoutCache.delete(key);
+    layoutCache.set(key, cached);
+    return cached;
+  }
+  const layout = computeLayout(lock);
+  layoutCache.set(key, layout);
+  while (layoutCache.size > LAYOUT_CACHE_SIZE) {
+    layoutCache.delete(layoutCache.keys().next().value as string);
+  }
+  return layout;
+}
+
+function computeLayout(lock: ILock): IGraphLayout {
   const ids = nodesInOrder(lock);
   let clusters = graphClusters(lock, ids);
   let g: dagre.graphlib.Graph;

@@ -37,6 +37,10 @@ export const lockSvg = wrap(
 export const diffSvg = wrap(
   '<path d="M4 3h7v14H4zm2 2v10h3V5zm7 2h7v14h-7zm2 2v10h3V9zM11.5 19.5 9 17l2.5-2.5V16H13v2h-1.5z"/>'
 );
+/** Three boxes joined by edges: the lock's graph. */
+export const graphSvg = wrap(
+  '<path d="M9 2h6v5h-2v3.1l5 2.9V12h4v6h-6v-4.3L12 11l-4 2.7V18H2v-6h4v1l5-2.9V7H9zm2 2v1h2V4zM4 14v2h2v-2zm14 0v2h2v-2z"/>'
+);
 
 const ICONS: Record<string, string> = {
   read,

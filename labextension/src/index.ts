@@ -8,7 +8,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, showErrorMessage, WidgetTracker } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -22,6 +22,7 @@ import {
 import { Menu } from '@lumino/widgets';
 
 import { openDiff } from './diffwidget';
+import { GraphDocument, graphIcon, openGraph } from './graphwidget';
 import { diffSvg, lockSvg } from './icons';
 import { DEFAULT_SETTINGS, LockPanel } from './panel';
 import { CommandIDs, INotelock, PANEL_ID, PLUGIN_ID } from './tokens';
@@ -132,6 +133,14 @@ const plugin: JupyterFrontEndPlugin<INotelock> = {
         }
       }
     });
+    const graphs = new WidgetTracker<MainAreaWidget<GraphDocument>>({ namespace: 'notelock-graph' });
+    commands.addCommand(CommandIDs.openGraph, {
+      label: args => (args.toolbar ? 'Open graph' : 'notelock: open graph'),
+      caption: 'Open the lock graph in the main area, with the same selection as the sidebar',
+      icon: graphIcon,
+      execute: () => openGraph(app, panel, graphs)
+    });
+    panel.openGraph = () => void commands.execute(CommandIDs.openGraph);
     commands.addCommand(CommandIDs.refresh, {
       label: toolbarLabel('', 'notelock: refresh'),
       caption: 'Reload the lock from the server',
@@ -154,13 +163,14 @@ const plugin: JupyterFrontEndPlugin<INotelock> = {
 
     if (palette) {
       for (const command of [CommandIDs.show, CommandIDs.replay, CommandIDs.exportLock, CommandIDs.exportPack,
-        CommandIDs.exportReport, CommandIDs.diff]) {
+        CommandIDs.exportReport, CommandIDs.diff, CommandIDs.openGraph]) {
         palette.addItem({ command, category: 'notelock' });
       }
     }
 
     shell.add(panel, 'right', { rank: 650, type: 'Lock' });
     restorer?.add(panel, PANEL_ID);
+    void restorer?.restore(graphs, { command: CommandIDs.openGraph, name: () => 'graph' });
 
     tracker.currentChanged.connect((_, current) => panel.setNotebook(current));
     panel.setNotebook(tracker.currentWidget);

@@ -9,10 +9,10 @@
 import { Notification } from '@jupyterlab/apputils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { Toolbar } from '@jupyterlab/ui-components';
-import { Signal } from '@lumino/signaling';
+import { ISignal, Signal } from '@lumino/signaling';
 import { Panel, Widget } from '@lumino/widgets';
 
-import { renderGraph } from './graph';
+import { GraphView, IGraphState } from './graphview';
 import { cellOf, findNotebookCell } from './model';
 import {
   renderDetails,
@@ -60,10 +60,43 @@ export class LockPanel extends Panel implements INotelock {
     this._body.addClass('jp-notelock-body');
     this.addWidget(this.toolbar);
     this.addWidget(this._body);
+    this._graph = new GraphView({
+      mode: 'sidebar',
+      // a click also shows the node's cell; Enter and Space keep the focus here
+      onSelect: (id, keyboard) => void this.selectNode(id, !keyboard),
+      onOpen: () => this.openGraph?.()
+    });
     this.render();
   }
 
   readonly toolbar: Toolbar;
+
+  /** What "Open graph" does (set by the plugin: opens the graph document). */
+  openGraph: (() => void) | null = null;
+
+  /** The sidebar's graph view (its zoom, pan and toolbar). */
+  get graphView(): GraphView {
+    return this._graph;
+  }
+
+  /** The id of the node whose details show, if any. */
+  get selected(): string | null {
+    return this._selected;
+  }
+
+  /** What a graph shows now: the lock, the selected node, the replay's verdicts. */
+  get graphState(): IGraphState {
+    return { lock: this._reply?.lock ?? null, selected: this._selected, verdicts: this._verdicts(), key: this._reply?.path ?? null };
+  }
+
+  /**
+   * Emitted after every rendering of the panel (a refresh, a selection, a
+   * replay's progress): every graph drawn of this lock follows it, so the
+   * sidebar and the graph document share one selection.
+   */
+  get graphChanged(): ISignal<LockPanel, IGraphState> {
+    return this._graphChanged;
+  }
 
   get current(): ILockReply | null {
     return this._reply;
@@ -231,6 +264,12 @@ export class LockPanel extends Panel implements INotelock {
     this.render();
   }
 
+  /** Scroll the list until the node's row shows (a node chosen elsewhere, as in the graph document). */
+  showRow(id: string): void {
+    const row = this._body.node.querySelector(`.jp-notelock-nodes .jp-notelock-node[data-id="${CSS.escape(id)}"]`);
+    row?.scrollIntoView?.({ block: 'nearest' });
+  }
+
   /** Download the lock file exactly as it is on disk. */
   async exportLock(): Promise<void> {
     const path = this._reply?.lock_path;
@@ -336,6 +375,7 @@ export class LockPanel extends Panel implements INotelock {
     window.clearTimeout(this._timer);
     window.clearTimeout(this._timer2);
     this._notebook?.context.fileChanged.disconnect(this._onSaved, this);
+    this._graph.dispose();
     super.dispose();
   }
 
@@ -365,8 +405,13 @@ export class LockPanel extends Panel implements INotelock {
     return new Map((this._reply?.state?.drifted ?? []).map(d => [d.node, reasons[d.reason] ?? d.reason]));
   }
 
-  /** Rebuild the body from the current state (small: a lock has tens of nodes). */
+  /** Rebuild the body from the current state (small: a lock has tens of nodes); tell the graphs. */
   render(): void {
+    this._render();
+    this._graphChanged.emit(this.graphState);
+  }
+
+  private _render(): void {
     const body = this._body.node;
     const scroll = body.scrollTop;
     // Keep the keyboard focus where it was across the rebuild.
@@ -434,9 +479,9 @@ export class LockPanel extends Panel implements INotelock {
     list.addEventListener('pointerdown', () => (this._keyboard = false), true);
     body.append(h('h3', { class: 'jp-notelock-section' }, 'Nodes'), list);
     if (this._settings.showGraph) {
-      const wrapper = h('div', { class: 'jp-notelock-graph-wrapper', tabindex: '0', 'aria-label': 'Graph (scrolls)' });
-      wrapper.append(renderGraph(lock, { selected: this._selected, verdicts, onSelect }));
-      body.append(h('h3', { class: 'jp-notelock-section' }, 'Graph'), wrapper);
+      // attached first: the view measures its viewport (and a re-attached scroller forgot its offsets)
+      body.append(h('h3', { class: 'jp-notelock-section' }, 'Graph'), this._graph.node);
+      this._graph.update({ lock, selected: this._selected, verdicts, key: reply.path });
     }
     const environment = renderEnvironment(lock) as HTMLDetailsElement;
     environment.open = this._environmentOpen; // collapsed until the user opens it
@@ -456,6 +501,8 @@ export class LockPanel extends Panel implements INotelock {
   }
 
   private _body: Widget;
+  private _graph: GraphView;
+  private _graphChanged = new Signal<LockPanel, IGraphState>(this);
   private _notebook: NotebookPanel | null = null;
   private _reply: ILockReply | null = null;
   private _selected: string | null = null;

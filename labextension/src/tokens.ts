@@ -20,6 +20,7 @@ export namespace CommandIDs {
   export const exportReport = 'notelock:export-report';
   export const diff = 'notelock:diff';
   export const refresh = 'notelock:refresh';
+  export const openGraph = 'notelock:open-graph';
 }
 
 export type NodeOp = 'read' | 'fit' | 'predict' | 'transform' | 'score' | 'cell';

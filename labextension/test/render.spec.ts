@@ -21,12 +21,7 @@ import {
 } from '../src/render';
 import { IDiffReply, ILock, ILockReply, IReplayJob } from '../src/tokens';
 import diffFixture from './fixtures/diff.json';
-import fixture from './fixtures/fraud_detection.lock.json';
-
-/** A fresh copy per test, so tests may edit it. */
-function loadLock(): ILock {
-  return JSON.parse(JSON.stringify(fixture)) as ILock;
-}
+import { FIT, FIT_CELL, loadLock, PREDICT, READ_CSV, READ_SQL } from './fixture';
 
 function reply(lock: ILock | null, status: ILockReply['status'] = 'up to date'): ILockReply {
   return {
@@ -37,12 +32,6 @@ function reply(lock: ILock | null, status: ILockReply['status'] = 'up to date'):
     lock
   };
 }
-
-const READ_CSV = '@read_f18b7bd21912';
-const READ_SQL = '@read_5126b9dd3c4d';
-const FIT = '@fit_81a90cbe52da';
-const PREDICT = '@predict_1f560ec59c4a';
-const FIT_CELL = '@cell_57efe8228a71';
 
 function job(overrides: Partial<IReplayJob> = {}): IReplayJob {
   return {

@@ -7,18 +7,8 @@ import { renderStatus } from '../src/header';
 import { currentNodes, upstreamSources } from '../src/model';
 import { renderDetails, renderNodeList } from '../src/nodes';
 import { renderReplay } from '../src/replay';
-import { ILock, ILockReply, ILockState, IReplayJob } from '../src/tokens';
-import fixture from './fixtures/fraud_detection.lock.json';
-
-const READ_CSV = '@read_f18b7bd21912';
-const READ_SQL = '@read_5126b9dd3c4d';
-const FIT = '@fit_81a90cbe52da';
-const PREDICT = '@predict_1f560ec59c4a';
-const FIT_CELL = '@cell_57efe8228a71';
-
-function loadLock(): ILock {
-  return JSON.parse(JSON.stringify(fixture)) as ILock;
-}
+import { ILockReply, ILockState, IReplayJob } from '../src/tokens';
+import { FIT, FIT_CELL, loadLock, PREDICT, READ_CSV, READ_SQL, rerun } from './fixture';
 
 function state(overrides: Partial<ILockState>): ILockState {
   return { state: 'up to date', message: '', cells: [], fields: [], drifted: [], checksum: null, recovery: null, inputs: 'stat', ...overrides };
@@ -26,23 +16,6 @@ function state(overrides: Partial<ILockState>): ILockState {
 
 function reply(s: ILockState): ILockReply {
   return { path: 'fraud_detection.ipynb', lock_path: 'fraud_detection.lock.json', checksum: null, status: 'stale', state: s, lock: loadLock() };
-}
-
-/** The fixture with the fit cell run a second time: new fit and predict, the old ones superseded. */
-function rerun(): ILock {
-  const lock = loadLock();
-  const old = lock.nodes[FIT_CELL].cell as number;
-  const cell = { ...lock.cells[old], execution_count: 9, node: '@cell_000000000001', nodes: ['@fit_000000000001', '@predict_000000000001'] };
-  lock.cells.push(cell);
-  lock.cells[old].superseded_by = lock.cells.length - 1;
-  const index = lock.cells.length - 1;
-  lock.nodes['@cell_000000000001'] = { ...lock.nodes[FIT_CELL], cell: index };
-  lock.nodes['@fit_000000000001'] = { ...lock.nodes[FIT], cell: index, inputs: ['@cell_000000000001'], params: { max_depth: 5 } };
-  lock.nodes['@predict_000000000001'] = { ...lock.nodes[PREDICT], cell: index, inputs: ['@fit_000000000001', '@cell_000000000001'] };
-  for (const id of [FIT_CELL, FIT, PREDICT]) {
-    lock.nodes[id].superseded = true;
-  }
-  return lock;
 }
 
 describe('status badge', () => {

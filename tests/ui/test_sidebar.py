@@ -23,6 +23,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from sidebar_browser import colour_function, open_and_run_all
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -171,7 +172,7 @@ def lab(tmp_path_factory):
 @pytest.fixture(scope="module")
 def page(lab):
     """The example notebook in chromium, every cell run, the Lock sidebar open."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -179,24 +180,7 @@ def page(lab):
         context = browser.new_context(accept_downloads=True, viewport={"width": 1500, "height": 1150}, device_scale_factor=2)
         page = context.new_page()
         page.set_default_timeout(60_000)
-        page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}?token={lab.token}")
-        expect(page.locator(".jp-NotebookPanel")).to_be_visible(timeout=90_000)
-        expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1, timeout=90_000)
-
-        # Open the sidebar first, so the test also sees it follow the run live.
-        page.locator(".lm-TabBar-tab[title='Lock']").click()
-        panel = page.locator("#notelock-lock-panel")
-        expect(panel).to_be_visible()
-        expect(panel.locator(".jp-notelock-status")).to_have_text("no lock yet")
-
-        _run_all(page)
-        # The run is over when no prompt shows "[*]" and the kernel is idle again.
-        page.wait_for_function(
-            "() => document.querySelectorAll('.jp-InputArea-prompt').length > 0 && "
-            "![...document.querySelectorAll('.jp-InputArea-prompt')].some(e => e.textContent.includes('*'))"
-            " && ![...document.querySelectorAll('.jp-InputArea-prompt')].some(e => e.textContent.trim() === '[ ]:')",
-            timeout=300_000,
-        )
+        open_and_run_all(page, lab, NOTEBOOK)
         errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
         assert page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']").count() == 0
         del errors
@@ -206,23 +190,6 @@ def page(lab):
         yield page
         context.close()
         browser.close()
-
-
-def _run_all(page) -> None:
-    """Run → Run All Cells, once the kernel's connection has settled. A click
-    that comes too early runs the first cell only; then every other code cell
-    is still ``[ ]:`` (not queued), and the click is repeated."""
-    page.wait_for_timeout(3000)
-    for _ in range(3):
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-        try:
-            page.wait_for_function("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]"
-                                   ".every(e => /\\[(\\*|\\d+)\\]/.test(e.textContent))", timeout=20_000)
-            return
-        except Exception:  # noqa: BLE001 - playwright's TimeoutError: not every cell was queued
-            continue
-    raise AssertionError("Run All Cells did not queue every cell")
 
 
 def _use_theme(page, theme: str) -> None:
@@ -278,7 +245,11 @@ def test_screenshots_of_the_sidebar(lab, page):
     assert page.locator("body").get_attribute("data-jp-theme-light") == "true"
     body.evaluate("el => el.scrollTop = 0")
     panel.screenshot(path=str(IMAGES / "sidebar.png"))
-    panel.locator(".jp-notelock-graph-wrapper").screenshot(path=str(IMAGES / "sidebar-graph.png"))
+    # the graph at the default width and zoom (100 %), with its zoom toolbar
+    graph_view = panel.locator(".jp-notelock-graph-view")
+    graph_view.scroll_into_view_if_needed()
+    assert graph_view.locator(".jp-notelock-graph-scale").inner_text() == "100 %"
+    graph_view.screenshot(path=str(IMAGES / "sidebar-graph.png"))
     lock = _lock_on_disk(lab)
     read = next(nid for nid, n in lock["nodes"].items() if n["op"] == "read" and n.get("path"))
     panel.locator(f".jp-notelock-node[data-id='{read}']").click()
@@ -301,42 +272,17 @@ def test_screenshots_of_the_sidebar(lab, page):
         assert (IMAGES / name).stat().st_size > 10_000
 
 
-#: WCAG 2 contrast ratio of two painted colours of SVG elements (any CSS colour
-#: syntax, resolved by the browser through a canvas), each over the panel's
-#: background: ``[[selector, property], [selector, property]]`` → ratio.
-SVG_CONTRAST_JS = """
-([panel, pairs]) => {
-  const canvas = document.createElement('canvas');
-  canvas.width = canvas.height = 1;
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  const rgba = css => {
-    ctx.clearRect(0, 0, 1, 1);
-    ctx.fillStyle = '#000';
-    ctx.fillStyle = css;
-    ctx.fillRect(0, 0, 1, 1);
-    const [r, g, b, a] = ctx.getImageData(0, 0, 1, 1).data;
-    return [r, g, b, a / 255];
-  };
-  const over = (top, bottom) => [0, 1, 2].map(i => top[i] * top[3] + bottom[i] * (1 - top[3]));
-  const lum = c => {
-    const [r, g, b] = c.map(v => {
-      v /= 255;
-      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
-    });
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-  };
+#: WCAG 2 contrast ratio of two painted colours of SVG elements, each over the
+#: panel's background: ``[[selector, property], [selector, property]]`` → ratio.
+SVG_CONTRAST_JS = colour_function("[panel, pairs]", """
   const base = rgba(getComputedStyle(panel).backgroundColor).slice(0, 3).concat([1]);
   const paint = ([selector, property]) => {
-    if (selector === 'panel') return base.slice(0, 3);
+    if (selector === 'panel') return base;
     const el = panel.querySelector(selector);
     return over(rgba(getComputedStyle(el)[property]), base);
   };
-  return pairs.map(([a, b]) => {
-    const [l1, l2] = [lum(paint(a)), lum(paint(b))].sort((x, y) => y - x);
-    return (l1 + 0.05) / (l2 + 0.05);
-  });
-}
-"""
+  return pairs.map(([a, b]) => contrast(paint(a), paint(b)));
+""")
 
 
 def test_the_graph_draws_each_read_inside_the_box_of_its_cell(lab, page):
@@ -350,9 +296,9 @@ def test_the_graph_draws_each_read_inside_the_box_of_its_cell(lab, page):
     assert len(reads) >= 2
 
     def box(locator) -> dict:
-        b = locator.bounding_box()
-        assert b is not None
-        return {"left": b["x"], "top": b["y"], "right": b["x"] + b["width"], "bottom": b["y"] + b["height"]}
+        # getBoundingClientRect: the same at any pan, also for a box the viewport clips
+        b = locator.evaluate("e => { const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; }")
+        return {"left": b[0], "top": b[1], "right": b[0] + b[2], "bottom": b[1] + b[3]}
 
     def inside(inner: dict, outer: dict) -> bool:
         return (inner["left"] >= outer["left"] - 0.5 and inner["right"] <= outer["right"] + 0.5
@@ -401,6 +347,181 @@ def test_the_graph_draws_each_read_inside_the_box_of_its_cell(lab, page):
         page.wait_for_timeout(500)
         label, border, inner = panel.evaluate(f"el => ({SVG_CONTRAST_JS})([el, {json.dumps(pairs)}])")
         assert label >= 4.5 and border >= 3 and inner >= 3, (theme, label, border, inner)
+
+
+#: The rendered height (CSS pixels, the graph's zoom included) of every text
+#: of the graph in *root*, and font size × zoom (the scale the svg is drawn at).
+GRAPH_TEXT_JS = """
+(root) => [...root.querySelectorAll('.jp-notelock-gnode-title, .jp-notelock-gnode-id, .jp-notelock-gcluster-label')]
+  .map(e => {
+    const svg = e.ownerSVGElement;
+    const zoom = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    return { height: e.getBoundingClientRect().height, font: parseFloat(getComputedStyle(e).fontSize) * zoom };
+  })
+"""
+
+
+def _graph_text(locator) -> tuple[float, float]:
+    """The smallest rendered text height and font size × zoom of the graph in *locator*."""
+    texts = locator.evaluate(GRAPH_TEXT_JS)
+    assert texts
+    return min(t["height"] for t in texts), min(t["font"] for t in texts)
+
+
+def test_the_graph_is_readable_at_250_px_and_zooms_and_pans(lab, page):
+    from playwright.sync_api import expect
+
+    panel = page.locator("#notelock-lock-panel")
+    width = panel.bounding_box()["width"]
+    assert 240 <= width <= 260, f"the sidebar is {width}px wide by default"
+    view = panel.locator(".jp-notelock-graph-view")
+    view.scroll_into_view_if_needed()
+    scale = view.locator(".jp-notelock-graph-scale")
+    expect(scale).to_have_text("100 %")
+    # the default view: natural size, every text at least 10 px high on screen
+    height, font = _graph_text(view)
+    assert height >= 10 and font >= 10, (height, font)
+    # the zoom buttons change the rendered text, the readout says the scale
+    view.get_by_role("button", name="Zoom in").click()
+    expect(scale).to_have_text("125 %")
+    bigger, _ = _graph_text(view)
+    assert bigger > height * 1.15, (bigger, height)
+    view.get_by_role("button", name="Zoom out").click()
+    view.get_by_role("button", name="Zoom out").click()
+    expect(scale).to_have_text("80 %")
+    smaller, _ = _graph_text(view)
+    assert smaller < height * 0.9, (smaller, height)
+    expect(scale).to_have_class(re.compile("jp-mod-small"))  # text under 10 px is said
+    view.get_by_role("button", name="Reset the zoom to 100 %").click()
+    expect(scale).to_have_text("100 %")
+    assert abs(_graph_text(view)[0] - height) < 0.5
+    # fit to the width: explicit, never under the floor, and the readout says how small
+    view.get_by_role("button", name="Fit the graph to the width").click()
+    fitted = int(scale.inner_text().split()[0])
+    assert 50 <= fitted <= 100, fitted
+    if fitted < 100:
+        assert "smaller than 10 px" in scale.get_attribute("title")
+    # the focus stayed in the panel, on the button
+    assert page.evaluate("() => document.querySelector('#notelock-lock-panel').contains(document.activeElement)")
+    # the keys + − 0 while the graph has the focus
+    viewport = view.locator(".jp-notelock-graph-viewport")
+    viewport.focus()
+    page.keyboard.press("0")
+    expect(scale).to_have_text("100 %")
+    page.keyboard.press("+")
+    expect(scale).to_have_text("125 %")
+    page.keyboard.press("-")
+    expect(scale).to_have_text("100 %")
+    # Ctrl + wheel zooms around the pointer
+    box = viewport.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -150)
+    page.keyboard.up("Control")
+    expect(scale).not_to_have_text("100 %")
+    assert int(scale.inner_text().split()[0]) > 100
+    page.keyboard.press("0")
+    expect(scale).to_have_text("100 %")
+    # a drag pans the drawing and selects nothing
+    before = viewport.evaluate("el => [el.scrollLeft, el.scrollTop]")
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - 30, y - 10, steps=5)
+    page.mouse.move(x - 80, y - 20, steps=5)
+    page.mouse.up()
+    after = viewport.evaluate("el => [el.scrollLeft, el.scrollTop]")
+    assert after[0] > before[0], (before, after)
+    expect(panel.locator(".jp-mod-selected")).to_have_count(0)
+    page.keyboard.press("0")
+
+
+def test_selecting_a_node_brings_it_into_view_in_the_graph(lab, page):
+    from playwright.sync_api import expect
+
+    panel = page.locator("#notelock-lock-panel")
+    viewport = panel.locator(".jp-notelock-graph-viewport")
+    lock = _lock_on_disk(lab)
+
+    def shown(nid: str) -> bool:
+        return viewport.evaluate(
+            "(vp, id) => { const n = [...vp.querySelectorAll('.jp-notelock-gnode')].find(e => e.dataset.id === id);"
+            " const a = n.getBoundingClientRect(), b = vp.getBoundingClientRect();"
+            " return a.left >= b.left - 1 && a.right <= b.right + 1 && a.top >= b.top - 1 && a.bottom <= b.bottom + 1; }",
+            nid,
+        )
+
+    # at 100 % in a 250 px sidebar some nodes are outside the viewport; choosing one in the list pans to it
+    expect(panel.locator(".jp-notelock-graph-scale")).to_have_text("100 %")
+    hidden = [nid for nid in lock["nodes"] if not shown(nid)]
+    assert hidden
+    for nid in hidden[:2]:
+        panel.locator(f".jp-notelock-nodes .jp-notelock-node[data-id='{nid}'] .jp-notelock-node-id").click()
+        expect(panel.locator(f".jp-notelock-gnode[data-id='{nid}']")).to_have_class(re.compile("jp-mod-selected"))
+        page.wait_for_function(
+            "id => { const vp = document.querySelector('#notelock-lock-panel .jp-notelock-graph-viewport');"
+            " const n = [...vp.querySelectorAll('.jp-notelock-gnode')].find(e => e.dataset.id === id);"
+            " const a = n.getBoundingClientRect(), b = vp.getBoundingClientRect();"
+            " return a.left >= b.left - 1 && a.right <= b.right + 1 && a.top >= b.top - 1 && a.bottom <= b.bottom + 1; }",
+            arg=nid,
+        )
+        panel.locator(f".jp-notelock-nodes .jp-notelock-node[data-id='{nid}'] .jp-notelock-node-id").click()  # close
+    expect(panel.locator(".jp-mod-selected")).to_have_count(0)
+    panel.locator(".jp-notelock-graph-reset").click()
+
+
+def test_open_graph_shows_it_in_the_main_area_with_the_selection_shared(lab, page):
+    from playwright.sync_api import expect
+
+    panel = page.locator("#notelock-lock-panel")
+    lock = _lock_on_disk(lab)
+    fit = next(nid for nid, n in lock["nodes"].items() if n["op"] == "fit")
+    read = next(nid for nid, n in lock["nodes"].items() if n["op"] == "read" and n.get("path"))
+    panel.get_by_role("button", name="Open the graph in the main area").click()
+    document = page.locator(".jp-MainAreaWidget .jp-notelock-graph-document")
+    expect(document).to_be_visible()
+    expect(page.locator(".lm-TabBar-tab.lm-mod-current", has_text="Lock graph")).to_have_count(1)
+    expect(document.locator(".jp-notelock-gnode")).to_have_count(len(lock["nodes"]))
+    # sized to the main area, not to the sidebar
+    size = document.locator(".jp-notelock-graph-viewport").bounding_box()
+    assert size["width"] > 600 and size["height"] > 400, size
+    height, _ = _graph_text(document)
+    assert height >= 10
+    # a node clicked there is the node selected in the sidebar's list (and its graph)
+    document.locator(f".jp-notelock-gnode[data-id='{fit}']").click()
+    expect(panel.locator(f".jp-notelock-nodes .jp-notelock-node[data-id='{fit}']")).to_have_class(
+        re.compile("jp-mod-selected"))
+    expect(panel.locator(f".jp-notelock-details[data-id='{fit}']")).to_be_visible()
+    expect(panel.locator(f".jp-notelock-gnode[data-id='{fit}']")).to_have_class(re.compile("jp-mod-selected"))
+    expect(document.locator(f".jp-notelock-gnode[data-id='{fit}']")).to_have_class(re.compile("jp-mod-selected"))
+    # and the other way round
+    panel.locator(f".jp-notelock-nodes .jp-notelock-node[data-id='{read}'] .jp-notelock-node-id").click()
+    expect(document.locator(f".jp-notelock-gnode[data-id='{read}']")).to_have_class(re.compile("jp-mod-selected"))
+    expect(document.locator(".jp-notelock-gnode.jp-mod-selected")).to_have_count(1)
+    # its own zoom, the same controls
+    document.get_by_role("button", name="Zoom in").click()
+    expect(document.locator(".jp-notelock-graph-scale")).to_have_text("125 %")
+    expect(panel.locator(".jp-notelock-graph-scale")).to_have_text("100 %")
+    document.get_by_role("button", name="Fit the whole graph").click()
+    expect(document.locator(".jp-notelock-graph-scale")).not_to_have_text("125 %")
+    # opening it again brings the same document to the front
+    page.locator(".lm-TabBar-tab", has_text=NOTEBOOK).first.click()
+    expect(document).to_be_hidden()
+    panel.get_by_role("button", name="Open the graph in the main area").click()
+    expect(document).to_be_visible()
+    expect(page.locator(".jp-notelock-graph-document")).to_have_count(1)
+    expect(page.locator(".lm-TabBar-tab", has_text="Lock graph")).to_have_count(1)
+    page.screenshot(path=str(IMAGES / "graph-document.png"))
+    panel.locator(f".jp-notelock-nodes .jp-notelock-node[data-id='{read}'] .jp-notelock-node-id").click()  # closes
+    expect(document.locator(".jp-notelock-gnode.jp-mod-selected")).to_have_count(0)
+    # it closes cleanly; the sidebar goes on
+    page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon").click()
+    expect(page.locator(".jp-notelock-graph-document")).to_have_count(0)
+    panel.locator(f".jp-notelock-nodes .jp-notelock-node[data-id='{read}'] .jp-notelock-node-id").click()
+    expect(panel.locator(f".jp-notelock-gnode[data-id='{read}']")).to_have_class(re.compile("jp-mod-selected"))
+    panel.locator(f".jp-notelock-nodes .jp-notelock-node[data-id='{read}'] .jp-notelock-node-id").click()
+    expect(panel.locator(".jp-mod-selected")).to_have_count(0)
+    page.locator(".lm-TabBar-tab", has_text=NOTEBOOK).first.click()
 
 
 def test_clicking_a_node_shows_details_and_selects_its_cell(lab, page):

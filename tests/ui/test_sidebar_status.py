@@ -18,6 +18,7 @@ import sys
 import time
 
 import pytest
+from sidebar_browser import colour_function, open_and_run_all
 from test_sidebar import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -30,7 +31,6 @@ from test_sidebar import (
     _installed_labextension,
     _replay_cli_available,
     _require_chromium,
-    _run_all,
     _set_max_depth,
     _use_theme,
 )
@@ -42,24 +42,7 @@ PANEL = "#notelock-lock-panel"
 #: WCAG 2 contrast of every visible text in the panel against the background
 #: it is drawn on (ancestors' backgrounds blended, colours in any CSS syntax
 #: resolved by the browser itself through a canvas). Returns the failures.
-CONTRAST_JS = """
-(root) => {
-  const canvas = document.createElement('canvas');
-  canvas.width = canvas.height = 1;
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  const rgba = css => {
-    ctx.clearRect(0, 0, 1, 1);
-    ctx.fillStyle = '#000';
-    ctx.fillStyle = css;
-    ctx.fillRect(0, 0, 1, 1);
-    const [r, g, b, a] = ctx.getImageData(0, 0, 1, 1).data;
-    return [r, g, b, a / 255];
-  };
-  const over = (top, bottom) => {
-    const a = top[3] + bottom[3] * (1 - top[3]);
-    if (!a) return [0, 0, 0, 0];
-    return [0, 1, 2].map(i => (top[i] * top[3] + bottom[i] * bottom[3] * (1 - top[3])) / a).concat([a]);
-  };
+CONTRAST_JS = colour_function("root", """
   const background = el => {
     const layers = [];
     for (let e = el; e; e = e.parentElement) {
@@ -70,13 +53,6 @@ CONTRAST_JS = """
     let bg = [255, 255, 255, 1];
     for (const layer of layers.reverse()) bg = over(layer, bg);
     return bg;
-  };
-  const lum = c => {
-    const [r, g, b] = c.slice(0, 3).map(v => {
-      v /= 255;
-      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
-    });
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
   };
   const failures = [];
   let checked = 0;
@@ -92,8 +68,7 @@ CONTRAST_JS = """
     for (let e = el; e; e = e.parentElement) opacity *= parseFloat(getComputedStyle(e).opacity);
     const bg = background(el);
     const fg = over(rgba(style.color).slice(0, 3).concat([rgba(style.color)[3] * opacity]), bg);
-    const [l1, l2] = [lum(fg), lum(bg)].sort((a, b) => b - a);
-    const ratio = (l1 + 0.05) / (l2 + 0.05);
+    const ratio = contrast(fg, bg);
     const size = parseFloat(style.fontSize);
     const large = size >= 24 || (size >= 18.66 && parseInt(style.fontWeight) >= 700);
     checked++;
@@ -102,8 +77,7 @@ CONTRAST_JS = """
     }
   }
   return { checked, failures };
-}
-"""
+""")
 
 
 @pytest.fixture(scope="module")
@@ -134,19 +108,8 @@ def page(lab):
         lock_requests: list[float] = []
         page.on("request", lambda r: lock_requests.append(time.monotonic()) if "/notelock/lock?" in r.url else None)
         page.lock_requests = lock_requests  # type: ignore[attr-defined]
-        page.goto(f"{lab.url}/lab/tree/{NOTEBOOK}?token={lab.token}")
-        expect(page.locator(".jp-NotebookPanel")).to_be_visible(timeout=90_000)
-        expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1, timeout=90_000)
-        page.locator(".lm-TabBar-tab[title='Lock']").click()
+        open_and_run_all(page, lab, NOTEBOOK)
         panel = page.locator(PANEL)
-        expect(panel.locator(".jp-notelock-status")).to_have_text("no lock yet")
-        _run_all(page)
-        page.wait_for_function(
-            "() => document.querySelectorAll('.jp-InputArea-prompt').length > 0 && "
-            "![...document.querySelectorAll('.jp-InputArea-prompt')].some(e => e.textContent.includes('*'))"
-            " && ![...document.querySelectorAll('.jp-InputArea-prompt')].some(e => e.textContent.trim() === '[ ]:')",
-            timeout=300_000,
-        )
         expect(panel.locator(".jp-notelock-node[data-op='predict']")).to_have_count(1, timeout=30_000)
         page.locator(".jp-Notebook").click()
         page.keyboard.press("Control+s")
@@ -266,9 +229,11 @@ def test_the_graph_is_readable_at_the_default_width(lab, page):
         "els => els.map(e => { const svg = e.ownerSVGElement; const scale = svg.getBoundingClientRect().width /"
         " svg.viewBox.baseVal.width; return parseFloat(getComputedStyle(e).fontSize) * scale; })")
     assert heights and min(heights) >= 10, heights
-    # and it pans: the wrapper scrolls rather than shrinking the drawing
-    wrapper = panel.locator(".jp-notelock-graph-wrapper")
-    assert wrapper.evaluate("el => getComputedStyle(el).overflow") == "auto"
+    # at natural size, said so; it pans and zooms in its viewport rather than shrinking the drawing
+    assert panel.locator(".jp-notelock-graph-scale").inner_text() == "100 %"
+    viewport = panel.locator(".jp-notelock-graph-viewport")
+    assert viewport.evaluate("el => getComputedStyle(el).overflow") == "hidden"
+    assert viewport.evaluate("el => el.scrollWidth > el.clientWidth")  # wider than the sidebar: it pans
 
 
 def test_keyboard_keeps_the_focus_in_the_panel(lab, page):

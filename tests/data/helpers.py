@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,3 +47,23 @@ def replay_json(folder: Path, lock: str, *extra: str, env: dict | None = None) -
     proc = notelock("replay", lock, "--json", *extra, cwd=folder, env=env)
     assert proc.returncode in (0, 1), proc.stdout + proc.stderr
     return proc.returncode, json.loads(proc.stdout)
+
+
+def lock_in(folder: Path, stem: str, cells: list[str] | tuple[str, ...]) -> dict:
+    """Lock the notebook *stem*.ipynb of *cells* in *folder*, keep its lock as
+    ``original.lock.json`` (what replays are run against), and return it."""
+    lock = run(write_notebook(folder / f"{stem}.ipynb", *cells))
+    shutil.copy(folder / f"{stem}.lock.json", folder / "original.lock.json")
+    return lock
+
+
+def reads_by_reader(lock: dict) -> dict[str, tuple[str, dict]]:
+    """The lock's read nodes by reader name: (node id, node)."""
+    return {n["reader"]: (nid, n) for nid, n in reads(lock)}
+
+
+def assert_replays_reproduced(folder: Path) -> None:
+    """``original.lock.json`` replays with every node reproduced."""
+    code, report = replay_json(folder, "original.lock.json")
+    assert code == 0, report
+    assert {v["verdict"] for v in report["verdicts"]} == {"reproduced"}

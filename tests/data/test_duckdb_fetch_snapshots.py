@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from data.helpers import reads, replay_json, run, write_notebook
+from data.helpers import lock_in, reads_by_reader, replay_json
 from notelock.core import hashing, lockschema, pyvalues
 from notelock.core.store import store_for
 
@@ -104,13 +104,8 @@ def same(a, b, path: str = "value") -> None:
 def locked(tmp_path_factory) -> tuple[Path, dict]:
     folder = tmp_path_factory.mktemp("duckfetch")
     sources(folder)
-    lock = run(write_notebook(folder / "fetch.ipynb", *CELLS))
-    shutil.copy(folder / "fetch.lock.json", folder / "original.lock.json")
+    lock = lock_in(folder, "fetch", CELLS)
     return folder, lock
-
-
-def by_reader(lock: dict) -> dict[str, tuple[str, dict]]:
-    return {n["reader"]: (nid, n) for nid, n in reads(lock)}
 
 
 def test_the_notebook_gets_exactly_what_duckdb_returns(locked):
@@ -128,7 +123,7 @@ def test_the_notebook_gets_exactly_what_duckdb_returns(locked):
 def test_both_fetches_are_reads_hashed_as_the_value_and_snapshotted_exactly(locked):
     folder, lock = locked
     lockschema.validate(lock)
-    found = by_reader(lock)
+    found = reads_by_reader(lock)
     rows, arrays = plain(folder)
     _, fetchall = found["duckdb.DuckDBPyRelation.fetchall"]
     _, fetchnumpy = found["duckdb.DuckDBPyConnection.fetchnumpy"]

@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from data.helpers import reads, replay_json, run, write_notebook
+from data.helpers import assert_replays_reproduced, lock_in, reads_by_reader, replay_json, run
 from notelock.core import hashing
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
@@ -47,18 +47,13 @@ def sources(folder: Path) -> None:
 def locked(tmp_path_factory) -> tuple[Path, dict]:
     folder = tmp_path_factory.mktemp("duck")
     sources(folder)
-    lock = run(write_notebook(folder / "duck.ipynb", *CELLS))
-    shutil.copy(folder / "duck.lock.json", folder / "original.lock.json")
+    lock = lock_in(folder, "duck", CELLS)
     return folder, lock
-
-
-def by_reader(lock: dict) -> dict[str, tuple[str, dict]]:
-    return {n["reader"]: (nid, n) for nid, n in reads(lock)}
 
 
 def test_each_fetch_is_a_read_with_its_query_files_and_database(locked):
     folder, lock = locked
-    found = by_reader(lock)
+    found = reads_by_reader(lock)
     assert set(found) == {"duckdb.DuckDBPyRelation.df", "duckdb.DuckDBPyConnection.fetchall",
                           "duckdb.DuckDBPyRelation.pl", "duckdb.DuckDBPyRelation.arrow"}
     _, totals = found["duckdb.DuckDBPyRelation.df"]
@@ -84,9 +79,7 @@ def test_each_fetch_is_a_read_with_its_query_files_and_database(locked):
 
 def test_replay_reproduces(locked):
     folder, _ = locked
-    code, report = replay_json(folder, "original.lock.json")
-    assert code == 0, report
-    assert {v["verdict"] for v in report["verdicts"]} == {"reproduced"}
+    assert_replays_reproduced(folder)
 
 
 def test_a_changed_parquet_file_changes_the_read_id_and_replays_from_snapshot(locked, tmp_path):
@@ -105,7 +98,7 @@ def test_a_changed_parquet_file_changes_the_read_id_and_replays_from_snapshot(lo
     # the LIMIT 5 sample reads the same rows from today's files: only the totals differ
     assert len(diverged) == 1 and next(iter(diverged)).startswith("df SELECT merchant"), current["verdicts"]
     relocked = run(work / "duck.ipynb")
-    old, new = by_reader(lock), by_reader(relocked)
+    old, new = reads_by_reader(lock), reads_by_reader(relocked)
     assert new["duckdb.DuckDBPyRelation.df"][0] != old["duckdb.DuckDBPyRelation.df"][0]
     assert new["duckdb.DuckDBPyConnection.fetchall"][0] == old["duckdb.DuckDBPyConnection.fetchall"][0]
     assert new["duckdb.DuckDBPyRelation.arrow"][0] == old["duckdb.DuckDBPyRelation.arrow"][0]

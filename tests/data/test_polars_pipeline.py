@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from data.helpers import reads, replay_json, run, write_notebook
+from data.helpers import assert_replays_reproduced, lock_in, reads, replay_json, run
 from notelock.core import hashing
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
@@ -39,8 +39,7 @@ def sources(folder: Path) -> None:
 def locked(tmp_path_factory) -> tuple[Path, dict]:
     folder = tmp_path_factory.mktemp("polars")
     sources(folder)
-    lock = run(write_notebook(folder / "pipe.ipynb", *CELLS))
-    shutil.copy(folder / "pipe.lock.json", folder / "original.lock.json")
+    lock = lock_in(folder, "pipe", CELLS)
     return folder, lock
 
 
@@ -92,9 +91,7 @@ def test_a_model_fitted_on_polars_frames_is_a_node_downstream_of_the_reads(locke
 
 def test_replay_reproduces_every_node(locked):
     folder, _ = locked
-    code, report = replay_json(folder, "original.lock.json")
-    assert code == 0, report
-    assert {v["verdict"] for v in report["verdicts"]} == {"reproduced"}
+    assert_replays_reproduced(folder)
 
 
 def test_a_backfilled_source_changes_the_read_id_and_replays_from_its_snapshot(locked, tmp_path):

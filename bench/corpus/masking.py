@@ -12,7 +12,7 @@ says nothing about its result:
 | ``carriage-return`` | progress redrawn in place: a line's text before its last ``\\r`` | (dropped) |
 | ``progress-bar`` | tqdm-style bars: ``42%|████      | 21/50 [00:01<00:02, 9.8it/s]`` | ``<progress>`` |
 | ``timing-line`` | whole lines that report a time: ``Wall time: …``, ``CPU times: …``, ``Elapsed …``, ``Time taken …`` | ``<timing line>`` |
-| ``duration`` | a number followed by a unit of time: ``0.53 s``, ``12ms``, ``3.2 seconds``, ``1.5e-03 sec`` | ``<time>`` |
+| ``duration`` | a number followed by a unit of time: ``0.53 s``, ``12ms``, ``3.2 seconds``, ``3.07 milliseconds``, ``1.5e-03 sec`` | ``<time>`` |
 | ``clock`` | a clock reading ``[00:01<00:02]``, ``00:00:03.25`` | ``<clock>`` |
 | ``report-stamp`` | the wall-clock stamp in a report header: ``Date: Tue, 01 Dec 2026``, ``Time: 21:28:27`` (statsmodels summaries); the rest of the line is kept | ``<stamp>`` |
 | ``address`` | memory addresses ``0x7f3a2c1b9e80`` (4+ hex digits) | ``0x…`` |
@@ -46,7 +46,7 @@ class Rule:
     meaning: str
 
 
-_UNIT = r"(?:s|sec|secs|second|seconds|ms|msec|us|µs|μs|ns|min|mins|minute|minutes|h|hr|hrs|hours)"
+_UNIT = r"(?:s|sec|secs|second|seconds|ms|msec|msecs|us|µs|μs|ns|(?:milli|micro|nano)seconds?|min|mins|minute|minutes|h|hr|hrs|hour|hours)"
 _NUM = r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?"
 
 RULES: tuple[Rule, ...] = (

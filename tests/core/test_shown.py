@@ -11,6 +11,8 @@ MASKED = [
     ("Wall time: 1.23 s", "Wall time: <time>", "time"),
     ("CPU times: user 2.1 s, sys: 3 ms, total: 2.1 s", "CPU times: user <time>, sys: <time>, total: <time>", "time"),
     ("fit in 12ms.", "fit in <time>.", "time"),
+    ("Fitting the classifier: 3.07 milliseconds", "Fitting the classifier: <time>", "time"),
+    ("each step 12 microseconds, 2 hours in all", "each step <time>, <time> in all", "time"),
     ("took 3.25 to fit", "took <time> to fit", "time"),
     ("{'time': 3.1625, 'correlation': 0.652}", "{'time': <time>, 'correlation': 0.652}", "time"),
     ("<Model at 0x7f3a2c1b9e80>", "<Model at 0x…>", "address"),

@@ -15,6 +15,7 @@ from bench.corpus.masking import cell_view, compare_views, mask
     ("[CV] END C=1; total time=   0.1s", "[CV] END C=1; total time=   0.3s"),
     ("overhead of testing was 0.000412 seconds.", "overhead of testing was 1.5e-03 seconds."),
     ("Wall time: 2.31 s", "Wall time: 812 ms"),
+    ("Fitting the classifier took 3.07 milliseconds", "Fitting the classifier took 2.77 milliseconds"),
     ("CPU times: user 1.2 s, sys: 30 ms, total: 1.23 s", "CPU times: user 900 ms, sys: 10 ms, total: 910 ms"),
     ("Elapsed: 0.42", "Elapsed: 0.51"),
     (" 40%|████      | 2/5 [00:01<00:02,  1.98it/s]", " 60%|██████    | 3/5 [00:02<00:01,  1.50it/s]"),

@@ -11,7 +11,7 @@ The masking rules (named in the lock, ``shown.masked``):
 
 * ``address``: memory addresses (``0x7f3a2c1b9e80``);
 * ``time``: a number followed by a unit of time (``3.2 s``, ``12ms``,
-  ``1.5e-03 sec``, ``2 minutes``), and a decimal number that closely follows
+  ``1.5e-03 sec``, ``3.07 milliseconds``, ``2 minutes``), and a decimal number that closely follows
   a word that speaks of time (``took 3.25``, ``'time': 0.014``, ``elapsed
   12.5``);
 * ``clock``: clock readings (``22:40:01``, ``2026-12-01T22:40:01``) and the
@@ -32,7 +32,8 @@ from .hashing import hash_bytes
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{4,}")
 _DURATION = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s?"
-                       r"(?:ns|µs|us|ms|s|sec|secs|second|seconds|min|mins|minute|minutes|h|hr|hours)(?!\w|\.\w)")
+                       r"(?:ns|µs|us|ms|s|sec|secs|second|seconds|min|mins|minute|minutes|h|hr|hrs|hour|hours|msec|msecs"
+                       r"|(?:milli|micro|nano)seconds?)(?!\w|\.\w)")
 #: a decimal number shortly after a word that speaks of time ("took 3.25", "'time': 0.014")
 _TIMED_NUMBER = re.compile(r"(?i)\b(elapsed|took|duration|time|times|seconds|runtime|wall)\b([^\d\n]{0,12})"
                            r"[-+]?\d+\.\d+(?:[eE][-+]?\d+)?")

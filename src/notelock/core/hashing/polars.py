@@ -134,11 +134,7 @@ def _exported_slices(s: Any) -> Any:
     """The Arrow chunks of *s*, exported ``_EXPORT_ROWS`` rows at a time."""
     compat = _compat()
     for offset in range(0, len(s), _EXPORT_ROWS):
-        column = s.slice(offset, _EXPORT_ROWS).to_frame().to_arrow(**compat).column(0)
-        chunks = column.chunks
-        del column
-        while chunks:
-            yield chunks.pop(0)
+        yield from s.slice(offset, _EXPORT_ROWS).to_frame().to_arrow(**compat).column(0).chunks
 
 
 def pl_object() -> Any:

@@ -101,7 +101,7 @@ def _tail(nb: Any, ended: dt.datetime) -> float | None:
 
 
 async def _execute_plain(nb: Any, cwd: Path, *, timeout: int, probes: dict[int, list[str]] | None,
-                         probe: str | None = None) -> tuple[dict[str, Any] | None, dict[int, dict[str, Any]]]:
+                         probe: str) -> tuple[dict[str, Any] | None, dict[int, dict[str, Any]]]:
     """Run *nb* in place as ``nbclient.NotebookClient.execute`` does; after
     code cell *i* of *probes*, ask the kernel silently for the types of the
     names listed. (error or None, {cell index: {name: type}})."""
@@ -125,7 +125,7 @@ async def _execute_plain(nb: Any, cwd: Path, *, timeout: int, probes: dict[int, 
                     error = {"cell": index + 1, "ename": err.ename, "evalue": masking.mask(err.evalue)[:300]}
                     break
                 if probes and index in probes:
-                    types[index] = await _probe_types(client, probes[index], probe or _PROBE)
+                    types[index] = await _probe_types(client, probes[index], probe)
     finally:
         log.close()
     return error, types
@@ -148,10 +148,10 @@ _STATE_PROBE = """(lambda json, names, g, h: json.dumps({n: h.hash_value(g[n]).d
     __import__("json"), {names!r}, globals(), __import__("notelock.core.hashing", fromlist=["hash_value"]))"""
 
 
-async def _probe_types(client: Any, names: list[str], probe: str = _PROBE) -> dict[str, Any]:
-    """``{name: ['module.Type', reason or None]}`` for *names* (or what another
-    *probe* expression gives per name), asked with a silent execute (no
-    output, no history, no execution count)."""
+async def _probe_types(client: Any, names: list[str], probe: str) -> dict[str, Any]:
+    """What the *probe* expression gives per name of *names* (``_PROBE``:
+    ``['module.Type', reason or None]``; ``_STATE_PROBE``: a content hash),
+    asked with a silent execute (no output, no history, no execution count)."""
     msg_id = client.kc.execute("", silent=True, store_history=False,
                                user_expressions={"t": probe.replace("{names!r}", repr(sorted(set(names))))})
     deadline = time.monotonic() + 60
@@ -377,6 +377,24 @@ def state_plan(nb_locked: Any, lock: dict[str, Any], replay: dict[str, Any]) -> 
     return plan
 
 
+def state_differences(plan: dict[int, list[str]], a: dict[int, dict[str, str]], b: dict[int, dict[str, str]]
+                      ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(variables whose hashes differ between two probed runs *a* and *b*,
+    variables a run could not hash): a probe that could not answer (a name
+    not bound, a failed probe) is no evidence either way."""
+    differs: list[dict[str, Any]] = []
+    unprobed: list[dict[str, Any]] = []
+    for index, names in sorted(plan.items()):
+        for name in sorted(set(names)):
+            x, y = a.get(index, {}).get(name), b.get(index, {}).get(name)
+            where = {"cell": index + 1, "name": name}
+            if x is None or y is None:
+                unprobed.append(where)
+            elif x != y:
+                differs.append(where)
+    return differs, unprobed
+
+
 def state_baseline(src_root: Path, rel: str, base: Path, nb_locked: Any, lock: dict[str, Any],
                    replay: dict[str, Any], *, timeout: int) -> dict[str, Any] | None:
     """For a notebook whose plain runs showed the same but whose replay
@@ -391,12 +409,9 @@ def state_baseline(src_root: Path, rel: str, base: Path, nb_locked: Any, lock: d
     for label in ("state-1", "state-2"):
         _, path = fresh_copy(src_root, rel, base, label)
         runs.append(run_plain(path, timeout=timeout, probes=plan, state=True)["types"])
-    differs = [{"cell": index + 1, "name": name}
-               for index, names in sorted(plan.items()) for name in sorted(set(names))
-               if runs[0].get(index, {}).get(name) != runs[1].get(index, {}).get(name)
-               or name not in runs[0].get(index, {})]
+    differs, unprobed = state_differences(plan, runs[0], runs[1])
     probed = sum(len(set(names)) for names in plan.values())
-    return {"probed": probed, "differs": differs}
+    return {"probed": probed, "differs": differs, "unprobed": unprobed}
 
 
 # ---------------------------------------------------------------- nbconvert timing
